@@ -1,0 +1,175 @@
+"""The ``drx`` command line.
+
+Commands that need Kafka or PostgreSQL read ``DRX_*`` settings (see README's configuration table);
+after ``drx dev up`` run ``eval "$(drx dev env)"`` to point them at the local stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.config import Settings, SettingsError, load_settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, help="Diaspora Relief Exchange: pledges meet needs.")
+dev_app = typer.Typer(no_args_is_help=True, help="A local stack: broker + PostgreSQL.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
+app.add_typer(dev_app, name="dev")
+app.add_typer(db_app, name="db")
+app.add_typer(topics_app, name="topics")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+@dev_app.command("up")
+def dev_up_command(
+    broker: Annotated[str, typer.Option(help="tansu (embedded, no Java) or apache (Kafka from jars)")] = "tansu",
+    kafka_port: Annotated[int, typer.Option(help="Broker port on 127.0.0.1")] = 9092,
+) -> None:
+    """Start a broker and PostgreSQL, migrate, create topics; print how to reach them."""
+    from shared.dev import dev_up  # noqa: PLC0415 - keep `drx --help` fast
+
+    if broker not in {"tansu", "apache"}:
+        err.print("[red]--broker must be tansu or apache[/red]")
+        raise typer.Exit(2)
+    try:
+        stack = dev_up(broker=broker, kafka_port=kafka_port)  # type: ignore[arg-type]
+    except Exception as error:
+        err.print(f"[red]drx dev up failed: {error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"broker ({stack.broker}): [bold]{stack.bootstrap_servers}[/bold]")
+    console.print(f"database: [bold]{stack.database_url}[/bold]")
+    console.print('point drx at it with:  eval "$(drx dev env)"    stop it with:  drx dev down')
+
+
+@dev_app.command("down")
+def dev_down_command() -> None:
+    """Stop the local stack and remove its data."""
+    from shared.dev import dev_down  # noqa: PLC0415
+
+    console.print("stopped" if dev_down() else "nothing was running")
+
+
+@dev_app.command("status")
+def dev_status_command() -> None:
+    """Say whether the local stack is running, and where."""
+    from shared.dev import dev_status  # noqa: PLC0415
+
+    stack = dev_status()
+    if stack is None:
+        console.print("not running")
+        raise typer.Exit(1)
+    console.print(f"running: broker ({stack.broker}) {stack.bootstrap_servers}, database {stack.database_url}")
+
+
+@dev_app.command("env")
+def dev_env_command() -> None:
+    """Print shell exports for the running stack (use with eval)."""
+    from shared.dev import dev_status  # noqa: PLC0415
+
+    stack = dev_status()
+    if stack is None:
+        err.print("[red]no local stack is running; start one with drx dev up[/red]")
+        raise typer.Exit(1)
+    for name, value in stack.env().items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
+
+
+@dev_app.command("kafka-jars")
+def dev_kafka_jars_command() -> None:
+    """Download the Apache Kafka jars from Maven Central into the cache (once) and print where."""
+    from shared.infra.kafka import ensure_kafka_jars  # noqa: PLC0415
+
+    typer.echo(str(ensure_kafka_jars()))
+
+
+@db_app.command("upgrade")
+def db_upgrade_command(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations up to REVISION (default head)."""
+    from shared.db.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(_settings().database.sqlalchemy_url, revision)
+    console.print(f"database at {revision}")
+
+
+@topics_app.command("create")
+def topics_create_command() -> None:
+    """Create every drx topic that is missing, with DRX_KAFKA_PARTITIONS partitions."""
+    from shared.kafka.admin import create_topics  # noqa: PLC0415
+
+    created = asyncio.run(create_topics(_settings().kafka))
+    console.print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
+
+
+@topics_app.command("list")
+def topics_list_command() -> None:
+    """List drx topics with their partition counts."""
+    from shared.kafka.admin import list_topics  # noqa: PLC0415
+
+    table = Table("topic", "partitions")
+    for name, partitions in sorted(asyncio.run(list_topics(_settings().kafka)).items()):
+        table.add_row(name, str(partitions))
+    console.print(table)
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Run the stack on the embedded default and prove a round trip (services arrive in later issues)."""
+    from pydantic import SecretStr  # noqa: PLC0415
+
+    from shared.config import DatabaseSettings, KafkaSettings  # noqa: PLC0415
+    from shared.db.migrate import upgrade  # noqa: PLC0415
+    from shared.infra.postgres import EmbeddedPostgres  # noqa: PLC0415
+    from shared.infra.tansu import TansuServer  # noqa: PLC0415
+    from shared.kafka.admin import create_topics  # noqa: PLC0415
+    from shared.smoke import smoke_round_trip  # noqa: PLC0415
+
+    started = time.monotonic()
+    with console.status("starting tansu broker and embedded PostgreSQL…"), TansuServer() as kafka, EmbeddedPostgres() as pg:
+        settings = Settings(
+            kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, partitions=3),
+            database=DatabaseSettings(url=SecretStr(pg.url)),
+        )
+        console.print(f"broker {kafka.bootstrap_servers} · database {pg.url}")
+        upgrade(settings.database.sqlalchemy_url)
+        created = asyncio.run(create_topics(settings.kafka))
+        event_id = asyncio.run(smoke_round_trip(settings))
+    table = Table("step", "result", title="drx demo")
+    table.add_row("database migrated", "yes")
+    table.add_row("topics created", str(len(created)))
+    table.add_row("event round trip (Kafka → worker → PostgreSQL)", event_id)
+    table.add_row("elapsed", f"{time.monotonic() - started:.1f}s")
+    console.print(table)
+
+
+def main() -> None:
+    from shared.logging import configure_logging  # noqa: PLC0415
+
+    try:
+        log = load_settings().log
+        configure_logging(log.level, log.format)
+    except SettingsError:
+        configure_logging()
+    app()
+
+
+if __name__ == "__main__":
+    main()

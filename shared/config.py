@@ -1,0 +1,190 @@
+"""Settings for every drx process, read from ``DRX_*`` environment variables.
+
+Each fragment has its own prefix (``DRX_KAFKA_``, ``DRX_DATABASE_``, ``DRX_LOG_``) so that a
+service composes only what it needs. :func:`load_settings` turns a validation failure into
+one message that names the offending variable, which is what an operator sees at start.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DatabaseSettings",
+    "KafkaSettings",
+    "LoggingSettings",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+
+
+class SettingsError(ValueError):
+    """Raised when the environment holds an invalid setting; the message names the variable."""
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka and how topics are named and sized."""
+
+    model_config = SettingsConfigDict(env_prefix="DRX_KAFKA_", extra="forbid")
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        description="Comma-separated host:port list of Kafka brokers.",
+    )
+    topic_prefix: str = Field(
+        default="drx.",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        max_length=100,
+        description="Prepended to every topic name, so several deployments can share a cluster.",
+    )
+    partitions: int = Field(
+        default=6, ge=1, le=1000, description="Partitions per topic for `drx topics create`."
+    )
+    replication_factor: int = Field(
+        default=1, ge=1, le=7, description="Replication factor for `drx topics create`."
+    )
+    security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="Passed through to aiokafka."
+    )
+    sasl_mechanism: SaslMechanism | None = Field(
+        default=None, description="SASL mechanism when the protocol is SASL_*."
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    ssl_cafile: str | None = Field(
+        default=None, description="CA bundle for SSL / SASL_SSL; system CAs when unset."
+    )
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers:
+            msg = "must name at least one host:port"
+            raise ValueError(msg)
+        for server in servers:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                msg = f"{server!r} is not host:port"
+                raise ValueError(msg)
+        return ",".join(servers)
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_"):
+            if self.sasl_mechanism is None:
+                msg = "DRX_KAFKA_SASL_MECHANISM is required when the protocol is SASL_*"
+                raise ValueError(msg)
+            needs_password = self.sasl_mechanism != "OAUTHBEARER"
+            if needs_password and (self.sasl_username is None or self.sasl_password is None):
+                msg = "DRX_KAFKA_SASL_USERNAME and DRX_KAFKA_SASL_PASSWORD are required for SASL"
+                raise ValueError(msg)
+        return self
+
+    def client_options(self) -> dict[str, object]:
+        """Connection options for aiokafka clients (and FastStream's KafkaBroker)."""
+        options: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers}
+        if self.security_protocol == "PLAINTEXT":
+            return options
+        options["security_protocol"] = self.security_protocol
+        if self.security_protocol in {"SSL", "SASL_SSL"}:
+            from aiokafka.helpers import create_ssl_context  # noqa: PLC0415  (only when used)
+
+            options["ssl_context"] = create_ssl_context(cafile=self.ssl_cafile)
+        if self.sasl_mechanism is not None:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            if self.sasl_password is not None:
+                options["sasl_plain_password"] = self.sasl_password.get_secret_value()
+        return options
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the PostgreSQL database is."""
+
+    model_config = SettingsConfigDict(env_prefix="DRX_DATABASE_", extra="forbid")
+
+    url: SecretStr = Field(
+        default=SecretStr("postgresql+psycopg://postgres@127.0.0.1:5432/drx"),
+        description="SQLAlchemy URL; postgresql:// is read as postgresql+psycopg://.",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100, description="Connections per process.")
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        scheme = raw.split("://", 1)[0]
+        if scheme in {"postgresql", "postgres"}:
+            raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
+        elif scheme != "postgresql+psycopg":
+            msg = f"scheme {scheme!r} is not supported; use postgresql:// or postgresql+psycopg://"
+            raise ValueError(msg)
+        return SecretStr(raw)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the psycopg 3 driver, ready for ``create_async_engine``."""
+        return self.url.get_secret_value()
+
+
+class LoggingSettings(BaseSettings):
+    """Log level and format (JSON lines off a TTY, pretty console on one)."""
+
+    model_config = SettingsConfigDict(env_prefix="DRX_LOG_", extra="forbid")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Minimum level logged."
+    )
+    format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto = console on a TTY, JSON lines otherwise."
+    )
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseSettings):
+    """Everything a drx process needs; each part reads its own ``DRX_<PART>_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DRX_", extra="ignore")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    log: LoggingSettings = Field(default_factory=LoggingSettings)
+
+
+_PREFIXES = {
+    KafkaSettings: "DRX_KAFKA_",
+    DatabaseSettings: "DRX_DATABASE_",
+    LoggingSettings: "DRX_LOG_",
+}
+
+
+def _explain(error: ValidationError, prefix: str) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        variable = f"{prefix}{field.upper()}" if field else prefix.rstrip("_")
+        lines.append(f"{variable}: {item['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; raise :class:`SettingsError` naming each bad variable."""
+    parts: dict[str, object] = {}
+    for name, cls in (("kafka", KafkaSettings), ("database", DatabaseSettings), ("log", LoggingSettings)):
+        try:
+            parts[name] = overrides.pop(name, None) or cls()
+        except ValidationError as error:
+            raise SettingsError(_explain(error, _PREFIXES[cls])) from None
+    return Settings.model_validate({**parts, **overrides})

@@ -1,0 +1,1 @@
+"""Database base, sessions, models and the one Alembic history for all services."""

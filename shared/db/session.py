@@ -1,0 +1,22 @@
+"""Engine and session factories (async, psycopg 3)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.config import DatabaseSettings
+
+__all__ = ["create_engine", "create_session_factory"]
+
+
+def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """One engine per process, created at start-up (in the app's lifespan)."""
+    return create_async_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.pool_size,
+        pool_pre_ping=True,  # survive a PostgreSQL restart without failing the next message
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,39 @@
+"""Every topic drx uses, named relative to the configurable prefix (``DRX_KAFKA_TOPIC_PREFIX``).
+
+Inbound topics carry what people and systems post; canonical topics carry what ingest accepted;
+outbound topics carry what the services decided. ``docs/events.md`` describes each event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TOPICS", "TopicSpec", "topic_name"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic's name (without prefix) and what it carries."""
+
+    name: str
+    description: str
+
+
+CRISES_IN = TopicSpec("intake.crises", "Crisis declared / updated / closed, as posted by coordinators")
+NEEDS_IN = TopicSpec("intake.needs", "Need posted / updated / withdrawn, as posted by relief organisations")
+PLEDGES_IN = TopicSpec("intake.pledges", "Pledge posted / updated / withdrawn, as posted by diaspora donors")
+DECISIONS_IN = TopicSpec("intake.decisions", "Match decisions by coordinators: confirm, reject, fulfilled, cancel")
+CANONICAL = TopicSpec("canonical", "Validated, normalised crisis/need/pledge/decision events for matching")
+MATCHES = TopicSpec("matches", "Match proposed / confirmed / rejected / expired / fulfilled / cancelled")
+NOTIFICATIONS = TopicSpec("notifications", "Notifications for systems that integrate over Kafka")
+AUDIT = TopicSpec("audit", "Hash-chained audit records of every state change")
+REJECTED = TopicSpec("rejected", "Invalid input: original bytes, precise reason, source topic/partition/offset")
+
+TOPICS: tuple[TopicSpec, ...] = (
+    CRISES_IN, NEEDS_IN, PLEDGES_IN, DECISIONS_IN, CANONICAL, MATCHES, NOTIFICATIONS, AUDIT, REJECTED,
+)
+
+
+def topic_name(prefix: str, spec: TopicSpec) -> str:
+    """The full topic name under ``prefix``."""
+    return f"{prefix}{spec.name}"
