@@ -41,18 +41,20 @@ def _settings() -> Settings:
 
 @dev_app.command("up")
 def dev_up_command(
-    broker: Annotated[str, typer.Option(help="tansu (embedded, no Java) or apache (Kafka from jars)")] = "tansu",
+    broker: Annotated[
+        str, typer.Option(help="tansu (embedded, no Java) or apache (Kafka from jars)")
+    ] = "tansu",
     kafka_port: Annotated[int, typer.Option(help="Broker port on 127.0.0.1")] = 9092,
 ) -> None:
     """Start a broker and PostgreSQL, migrate, create topics; print how to reach them."""
-    from shared.dev import dev_up  # noqa: PLC0415 - keep `drx --help` fast
+    from shared.dev import dev_up
 
     if broker not in {"tansu", "apache"}:
         err.print("[red]--broker must be tansu or apache[/red]")
         raise typer.Exit(2)
     try:
         stack = dev_up(broker=broker, kafka_port=kafka_port)  # type: ignore[arg-type]
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure is reported, not traced
         err.print(f"[red]drx dev up failed: {error}[/red]")
         raise typer.Exit(1) from None
     console.print(f"broker ({stack.broker}): [bold]{stack.bootstrap_servers}[/bold]")
@@ -63,7 +65,7 @@ def dev_up_command(
 @dev_app.command("down")
 def dev_down_command() -> None:
     """Stop the local stack and remove its data."""
-    from shared.dev import dev_down  # noqa: PLC0415
+    from shared.dev import dev_down
 
     console.print("stopped" if dev_down() else "nothing was running")
 
@@ -71,19 +73,21 @@ def dev_down_command() -> None:
 @dev_app.command("status")
 def dev_status_command() -> None:
     """Say whether the local stack is running, and where."""
-    from shared.dev import dev_status  # noqa: PLC0415
+    from shared.dev import dev_status
 
     stack = dev_status()
     if stack is None:
         console.print("not running")
         raise typer.Exit(1)
-    console.print(f"running: broker ({stack.broker}) {stack.bootstrap_servers}, database {stack.database_url}")
+    console.print(
+        f"running: broker ({stack.broker}) {stack.bootstrap_servers}, database {stack.database_url}"
+    )
 
 
 @dev_app.command("env")
 def dev_env_command() -> None:
     """Print shell exports for the running stack (use with eval)."""
-    from shared.dev import dev_status  # noqa: PLC0415
+    from shared.dev import dev_status
 
     stack = dev_status()
     if stack is None:
@@ -96,7 +100,7 @@ def dev_env_command() -> None:
 @dev_app.command("kafka-jars")
 def dev_kafka_jars_command() -> None:
     """Download the Apache Kafka jars from Maven Central into the cache (once) and print where."""
-    from shared.infra.kafka import ensure_kafka_jars  # noqa: PLC0415
+    from shared.infra.kafka import ensure_kafka_jars
 
     typer.echo(str(ensure_kafka_jars()))
 
@@ -104,7 +108,7 @@ def dev_kafka_jars_command() -> None:
 @db_app.command("upgrade")
 def db_upgrade_command(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply the migrations up to REVISION (default head)."""
-    from shared.db.migrate import upgrade  # noqa: PLC0415
+    from shared.db.migrate import upgrade
 
     upgrade(_settings().database.sqlalchemy_url, revision)
     console.print(f"database at {revision}")
@@ -113,7 +117,7 @@ def db_upgrade_command(revision: Annotated[str, typer.Argument()] = "head") -> N
 @topics_app.command("create")
 def topics_create_command() -> None:
     """Create every drx topic that is missing, with DRX_KAFKA_PARTITIONS partitions."""
-    from shared.kafka.admin import create_topics  # noqa: PLC0415
+    from shared.kafka.admin import create_topics
 
     created = asyncio.run(create_topics(_settings().kafka))
     console.print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
@@ -122,7 +126,7 @@ def topics_create_command() -> None:
 @topics_app.command("list")
 def topics_list_command() -> None:
     """List drx topics with their partition counts."""
-    from shared.kafka.admin import list_topics  # noqa: PLC0415
+    from shared.kafka.admin import list_topics
 
     table = Table("topic", "partitions")
     for name, partitions in sorted(asyncio.run(list_topics(_settings().kafka)).items()):
@@ -133,17 +137,21 @@ def topics_list_command() -> None:
 @app.command("demo")
 def demo_command() -> None:
     """Run the stack on the embedded default and prove a round trip (services arrive in later issues)."""
-    from pydantic import SecretStr  # noqa: PLC0415
+    from pydantic import SecretStr
 
-    from shared.config import DatabaseSettings, KafkaSettings  # noqa: PLC0415
-    from shared.db.migrate import upgrade  # noqa: PLC0415
-    from shared.infra.postgres import EmbeddedPostgres  # noqa: PLC0415
-    from shared.infra.tansu import TansuServer  # noqa: PLC0415
-    from shared.kafka.admin import create_topics  # noqa: PLC0415
-    from shared.smoke import smoke_round_trip  # noqa: PLC0415
+    from shared.config import DatabaseSettings, KafkaSettings
+    from shared.db.migrate import upgrade
+    from shared.infra.postgres import EmbeddedPostgres
+    from shared.infra.tansu import TansuServer
+    from shared.kafka.admin import create_topics
+    from shared.smoke import smoke_round_trip
 
     started = time.monotonic()
-    with console.status("starting tansu broker and embedded PostgreSQL…"), TansuServer() as kafka, EmbeddedPostgres() as pg:
+    with (
+        console.status("starting tansu broker and embedded PostgreSQL…"),
+        TansuServer() as kafka,
+        EmbeddedPostgres() as pg,
+    ):
         settings = Settings(
             kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, partitions=3),
             database=DatabaseSettings(url=SecretStr(pg.url)),
@@ -161,7 +169,7 @@ def demo_command() -> None:
 
 
 def main() -> None:
-    from shared.logging import configure_logging  # noqa: PLC0415
+    from shared.logging import configure_logging
 
     try:
         log = load_settings().log

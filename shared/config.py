@@ -7,7 +7,7 @@ one message that names the offending variable, which is what an operator sees at
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +21,7 @@ __all__ = [
     "load_settings",
 ]
 
+_MAX_PORT = 65535
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 
@@ -71,7 +72,7 @@ class KafkaSettings(BaseSettings):
             raise ValueError(msg)
         for server in servers:
             host, sep, port = server.rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            if not sep or not host or not port.isdigit() or not 0 < int(port) <= _MAX_PORT:
                 msg = f"{server!r} is not host:port"
                 raise ValueError(msg)
         return ",".join(servers)
@@ -88,9 +89,9 @@ class KafkaSettings(BaseSettings):
                 raise ValueError(msg)
         return self
 
-    def client_options(self) -> dict[str, object]:
+    def client_options(self) -> dict[str, Any]:
         """Connection options for aiokafka clients (and FastStream's KafkaBroker)."""
-        options: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers}
+        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers}
         if self.security_protocol == "PLAINTEXT":
             return options
         options["security_protocol"] = self.security_protocol

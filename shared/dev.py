@@ -94,8 +94,12 @@ def dev_up(*, broker: BrokerKind = "tansu", kafka_port: int = 9092, partitions: 
         pg.stop()
         raise
     stack = DevStack(
-        broker=broker, broker_pid=server.pid, bootstrap_servers=bootstrap, database_url=url,
-        pg_workdir=str(pg.workdir), kafka_workdir=str(kafka_workdir) if kafka_workdir else None,
+        broker=broker,
+        broker_pid=server.pid,
+        bootstrap_servers=bootstrap,
+        database_url=url,
+        pg_workdir=str(pg.workdir),
+        kafka_workdir=str(kafka_workdir) if kafka_workdir else None,
     )
     _state_file().write_text(json.dumps(asdict(stack), indent=2))
     # The servers must outlive this process: forget them so no exit hook stops them.
@@ -126,4 +130,3 @@ def _is_ours(pid: int, broker: BrokerKind) -> bool:
     except OSError:
         return True  # no /proc (not Linux): trust the state file
     return (b"tansu" in cmdline) if broker == "tansu" else (b"kafka.Kafka" in cmdline)
-

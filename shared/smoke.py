@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from functools import partial
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.config import Settings
 from shared.db.models import ProcessedEvent
 from shared.db.session import create_engine, create_session_factory
-from shared.kafka.middleware import LogContextMiddleware
+from shared.kafka.broker import make_broker
 from shared.kafka.topics import NEEDS_IN, topic_name
 
 __all__ = ["smoke_round_trip"]
@@ -34,15 +32,14 @@ async def smoke_round_trip(settings: Settings, timeout: float = 60.0) -> str:
     engine = create_engine(settings.database)
     sessions = create_session_factory(engine)
     seen = asyncio.Event()
-    broker = KafkaBroker(
-        **settings.kafka.client_options(),  # type: ignore[arg-type]
-        allow_auto_create_topics=False,
-        middlewares=[partial(LogContextMiddleware, service="smoke")],  # type: ignore[list-item]
-    )
+    broker = make_broker(settings.kafka, "smoke")
 
     @broker.subscriber(
-        topic, group_id=f"{_CONSUMER}-{event_id}", auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR, session_timeout_ms=6000,
+        topic,
+        group_id=f"{_CONSUMER}-{event_id}",
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        session_timeout_ms=6000,
     )
     async def on_event(body: dict[str, object]) -> None:
         if body.get("id") != event_id:
@@ -56,14 +53,23 @@ async def smoke_round_trip(settings: Settings, timeout: float = 60.0) -> str:
     try:
         await broker.start()
         await broker.publish(
-            {"specversion": "1.0", "id": event_id, "source": "drx/smoke", "type": "org.drx.smoke", "data": {}},
-            topic, key=event_id.encode(),
+            {
+                "specversion": "1.0",
+                "id": event_id,
+                "source": "drx/smoke",
+                "type": "org.drx.smoke",
+                "data": {},
+            },
+            topic,
+            key=event_id.encode(),
         )
         await asyncio.wait_for(seen.wait(), timeout)
         async with sessions() as session:
             stored = await session.scalar(
-                select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == _CONSUMER,
-                                                      ProcessedEvent.event_id == event_id))
+                select(ProcessedEvent.event_id).where(
+                    ProcessedEvent.consumer == _CONSUMER, ProcessedEvent.event_id == event_id
+                )
+            )
         if stored != event_id:
             msg = "the smoke event was consumed but its row is not in PostgreSQL"
             raise RuntimeError(msg)

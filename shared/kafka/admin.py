@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.config import KafkaSettings
 from shared.kafka.topics import TOPICS, TopicSpec, topic_name
 
 __all__ = ["create_topics", "list_topics"]
+
+_TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 
 
 async def create_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
@@ -16,28 +17,39 @@ async def create_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
 
     Idempotent: topics that already exist are left as they are (their partition count included).
     """
-    admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=30_000)  # type: ignore[arg-type]
+    admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=30_000)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        wanted = [topic_name(settings.topic_prefix, spec) for spec in specs]
-        missing = [name for name in wanted if name not in existing]
-        if missing:
-            try:
-                await admin.create_topics([
-                    NewTopic(name, num_partitions=settings.partitions, replication_factor=settings.replication_factor)
-                    for name in missing
-                ])
-            except TopicAlreadyExistsError:  # a concurrent `drx topics create` got there first
-                pass
-        return missing
+        names = [topic_name(settings.topic_prefix, spec) for spec in specs]
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name, num_partitions=settings.partitions, replication_factor=settings.replication_factor
+                )
+                for name in names
+            ]
+        )
+        created, failures = [], []
+        # The broker answers per topic; list_topics right after a create may still be stale, so
+        # this answer (not a metadata read) is what tells created from already-there.
+        for entry in response.topic_errors:
+            topic, code, *message = entry
+            if code == 0:
+                created.append(topic)
+            elif code != _TOPIC_ALREADY_EXISTS:
+                detail = message[0] if message and message[0] else f"error code {code}"
+                failures.append(f"{topic}: {detail}")
+        if failures:
+            msg = "could not create topics: " + "; ".join(failures)
+            raise RuntimeError(msg)
+        return created
     finally:
         await admin.close()
 
 
 async def list_topics(settings: KafkaSettings) -> dict[str, int]:
     """Topics under the configured prefix with their partition counts."""
-    admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=30_000)  # type: ignore[arg-type]
+    admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=30_000)
     await admin.start()
     try:
         names = [n for n in await admin.list_topics() if n.startswith(settings.topic_prefix)]

@@ -29,8 +29,9 @@ def event_id_of(record: ConsumerRecord[Any, Any]) -> str | None:
             body = json.loads(value)
         except ValueError:
             return None
-        if isinstance(body, dict) and isinstance(body.get("id"), str):
-            return body["id"]
+        event_id = body.get("id") if isinstance(body, dict) else None
+        if isinstance(event_id, str):
+            return event_id
     return None
 
 
@@ -60,9 +61,11 @@ class LogContextMiddleware(BaseMiddleware):
             partition=record.partition,
             offset=record.offset,
             event_id=event_id,
-            correlation_id=_header(record, "ce_correlationid") or _header(record, "correlation_id") or event_id,
+            correlation_id=_header(record, "ce_correlationid")
+            or _header(record, "correlation_id")
+            or event_id,
         )
 
-    async def after_processed(self, exc_type: Any = None, exc_val: Any = None, exc_tb: Any = None) -> bool:
+    async def after_processed(self, *_exc_info: Any) -> bool:
         structlog.contextvars.clear_contextvars()
         return False

@@ -22,15 +22,27 @@ class TopicSpec:
 CRISES_IN = TopicSpec("intake.crises", "Crisis declared / updated / closed, as posted by coordinators")
 NEEDS_IN = TopicSpec("intake.needs", "Need posted / updated / withdrawn, as posted by relief organisations")
 PLEDGES_IN = TopicSpec("intake.pledges", "Pledge posted / updated / withdrawn, as posted by diaspora donors")
-DECISIONS_IN = TopicSpec("intake.decisions", "Match decisions by coordinators: confirm, reject, fulfilled, cancel")
+DECISIONS_IN = TopicSpec(
+    "intake.decisions", "Match decisions by coordinators: confirm, reject, fulfilled, cancel"
+)
 CANONICAL = TopicSpec("canonical", "Validated, normalised crisis/need/pledge/decision events for matching")
 MATCHES = TopicSpec("matches", "Match proposed / confirmed / rejected / expired / fulfilled / cancelled")
 NOTIFICATIONS = TopicSpec("notifications", "Notifications for systems that integrate over Kafka")
 AUDIT = TopicSpec("audit", "Hash-chained audit records of every state change")
-REJECTED = TopicSpec("rejected", "Invalid input: original bytes, precise reason, source topic/partition/offset")
+REJECTED = TopicSpec(
+    "rejected", "Invalid input: original bytes, precise reason, source topic/partition/offset"
+)
 
 TOPICS: tuple[TopicSpec, ...] = (
-    CRISES_IN, NEEDS_IN, PLEDGES_IN, DECISIONS_IN, CANONICAL, MATCHES, NOTIFICATIONS, AUDIT, REJECTED,
+    CRISES_IN,
+    NEEDS_IN,
+    PLEDGES_IN,
+    DECISIONS_IN,
+    CANONICAL,
+    MATCHES,
+    NOTIFICATIONS,
+    AUDIT,
+    REJECTED,
 )
 
 

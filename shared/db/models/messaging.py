@@ -27,18 +27,14 @@ class ProcessedEvent(Base):
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    processed_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class OutboxMessage(Base):
     """An event waiting to be published (``published_at`` is NULL) or already published."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix__outbox__pending", "id", postgresql_where=text("published_at IS NULL")),
-    )
+    __table_args__ = (Index("ix__outbox__pending", "id", postgresql_where=text("published_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     topic: Mapped[str] = mapped_column(String(249))

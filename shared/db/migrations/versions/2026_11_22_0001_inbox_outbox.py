@@ -34,9 +34,7 @@ def upgrade() -> None:
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk__outbox")),
     )
-    op.create_index(
-        "ix__outbox__pending", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")
-    )
+    op.create_index("ix__outbox__pending", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL"))
 
 
 def downgrade() -> None:

@@ -1,0 +1,1 @@
+"""The ingest service (see docs/ and the issue tracker for its scope)."""

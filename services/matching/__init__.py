@@ -1,0 +1,1 @@
+"""The matching service (see docs/ and the issue tracker for its scope)."""

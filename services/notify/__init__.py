@@ -1,0 +1,1 @@
+"""The notify service (see docs/ and the issue tracker for its scope)."""

@@ -1,0 +1,120 @@
+"""Session-wide real Kafka and PostgreSQL; per-test isolated topics and a clean migrated database.
+
+Tests ask only for ``kafka`` (a :class:`KafkaTestEnv`) and ``database`` (a :class:`DatabaseTestEnv`).
+The servers start once per session, chosen by :mod:`tests.support.infra`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+
+from shared.config import DatabaseSettings, KafkaSettings, Settings
+from shared.db.migrate import upgrade
+from tests.support.infra import RunningServer, kafka_server, postgres_server
+
+
+@dataclass
+class KafkaTestEnv:
+    """A real broker plus a topic prefix no other test uses."""
+
+    server: RunningServer
+    settings: KafkaSettings
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.settings.bootstrap_servers
+
+
+@dataclass
+class DatabaseTestEnv:
+    """A freshly migrated database of its own."""
+
+    server: RunningServer
+    settings: DatabaseSettings
+
+    @property
+    def url(self) -> str:
+        return self.settings.sqlalchemy_url
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[RunningServer]:
+    with kafka_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[RunningServer]:
+    with postgres_server() as server:
+        yield server
+
+
+def _libpq(url: str) -> str:
+    """SQLAlchemy URL -> libpq conninfo that psycopg.connect accepts."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _admin(url: str) -> psycopg.Connection:
+    return psycopg.connect(_libpq(url), autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres: RunningServer) -> Iterator[str]:
+    """A database migrated once per session; every test's database is a copy of it."""
+    name = f"drx_template_{uuid.uuid4().hex[:8]}"
+    with _admin(postgres.address) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    upgrade(make_url(postgres.address).set(database=name).render_as_string(hide_password=False))
+    yield name
+    with _admin(postgres.address) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database(postgres: RunningServer, migrated_template: str) -> Iterator[DatabaseTestEnv]:
+    name = f"drx_test_{uuid.uuid4().hex[:12]}"
+    with _admin(postgres.address) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    url = make_url(postgres.address).set(database=name).render_as_string(hide_password=False)
+    yield DatabaseTestEnv(postgres, DatabaseSettings(url=SecretStr(url), pool_size=5))
+    with _admin(postgres.address) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def kafka(kafka_broker: RunningServer) -> AsyncIterator[KafkaTestEnv]:
+    """Isolation by prefix: topics this test creates are named ``t<random>.…`` and deleted after."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    settings = KafkaSettings(
+        bootstrap_servers=kafka_broker.address, topic_prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=3
+    )
+    yield KafkaTestEnv(kafka_broker, settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def settings(kafka: KafkaTestEnv, database: DatabaseTestEnv) -> Settings:
+    """Settings for a drx process wired to this test's topics and database."""
+    return Settings(kafka=kafka.settings, database=database.settings)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration/ talks to real servers."""
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)

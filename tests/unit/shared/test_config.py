@@ -1,0 +1,74 @@
+import pytest
+
+from shared.config import DatabaseSettings, KafkaSettings, SettingsError, load_settings
+
+
+class TestLoadSettings:
+    def test_defaults_need_no_environment(self, monkeypatch):
+        for name in ("DRX_KAFKA_BOOTSTRAP_SERVERS", "DRX_DATABASE_URL", "DRX_LOG_LEVEL"):
+            monkeypatch.delenv(name, raising=False)
+        settings = load_settings()
+        assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
+        assert settings.kafka.topic_prefix == "drx."
+
+    def test_reads_prefixed_variables(self, monkeypatch):
+        monkeypatch.setenv("DRX_KAFKA_BOOTSTRAP_SERVERS", "k1:9092, k2:9093")
+        monkeypatch.setenv("DRX_KAFKA_PARTITIONS", "12")
+        monkeypatch.setenv("DRX_LOG_LEVEL", "debug")
+        settings = load_settings()
+        assert settings.kafka.bootstrap_servers == "k1:9092,k2:9093"
+        assert settings.kafka.partitions == 12
+        assert settings.log.level == "DEBUG"
+
+    @pytest.mark.parametrize(
+        ("variable", "value"),
+        [
+            ("DRX_KAFKA_PARTITIONS", "0"),
+            ("DRX_KAFKA_PARTITIONS", "many"),
+            ("DRX_KAFKA_BOOTSTRAP_SERVERS", "no-port"),
+            ("DRX_KAFKA_TOPIC_PREFIX", "has space"),
+            ("DRX_DATABASE_URL", "mysql://x/y"),
+            ("DRX_LOG_FORMAT", "xml"),
+            ("DRX_KAFKA_SECURITY_PROTOCOL", "TLS"),
+        ],
+    )
+    def test_invalid_value_names_the_variable(self, monkeypatch, variable, value):
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(SettingsError, match=variable):
+            load_settings()
+
+    def test_sasl_without_mechanism_is_refused(self, monkeypatch):
+        monkeypatch.setenv("DRX_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+        with pytest.raises(SettingsError, match="DRX_KAFKA_SASL_MECHANISM"):
+            load_settings()
+
+
+class TestKafkaClientOptions:
+    def test_plaintext_passes_only_bootstrap(self):
+        assert KafkaSettings(bootstrap_servers="a:1").client_options() == {"bootstrap_servers": "a:1"}
+
+    def test_sasl_scram_is_passed_through(self):
+        options = KafkaSettings(
+            bootstrap_servers="a:1",
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_username="ingest",
+            sasl_password="s3cret",
+        ).client_options()
+        assert options["security_protocol"] == "SASL_PLAINTEXT"
+        assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+        assert options["sasl_plain_username"] == "ingest"
+        assert options["sasl_plain_password"] == "s3cret"
+
+    def test_password_never_shows_in_repr(self):
+        settings = KafkaSettings(
+            security_protocol="SASL_SSL", sasl_mechanism="PLAIN", sasl_username="u", sasl_password="hunter2"
+        )
+        assert "hunter2" not in repr(settings)
+
+
+class TestDatabaseUrl:
+    @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
+    def test_url_uses_psycopg3(self, scheme):
+        settings = DatabaseSettings(url=f"{scheme}://u@h:5432/d")
+        assert settings.sqlalchemy_url == "postgresql+psycopg://u@h:5432/d"
