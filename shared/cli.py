@@ -153,7 +153,9 @@ def demo_command() -> None:
         EmbeddedPostgres() as pg,
     ):
         settings = Settings(
-            kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, partitions=3),
+            kafka=KafkaSettings(
+                bootstrap_servers=kafka.bootstrap_servers, partitions=3, idempotent_producer=False
+            ),
             database=DatabaseSettings(url=SecretStr(pg.url)),
         )
         console.print(f"broker {kafka.bootstrap_servers} · database {pg.url}")

@@ -51,6 +51,11 @@ class KafkaSettings(BaseSettings):
     replication_factor: int = Field(
         default=1, ge=1, le=7, description="Replication factor for `drx topics create`."
     )
+    idempotent_producer: bool = Field(
+        default=True,
+        description="Idempotent producer (acks=all, no duplicates from producer retries). "
+        "Off only for the embedded tansu broker, which rejects InitProducerId from aiokafka.",
+    )
     security_protocol: SecurityProtocol = Field(
         default="PLAINTEXT", description="Passed through to aiokafka."
     )

@@ -49,7 +49,10 @@ class DevStack:
 
     def env(self) -> dict[str, str]:
         """The variables that point every drx command at this stack."""
-        return {"DRX_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "DRX_DATABASE_URL": self.database_url}
+        env = {"DRX_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "DRX_DATABASE_URL": self.database_url}
+        if self.broker == "tansu":  # tansu rejects aiokafka's InitProducerId (see KafkaSettings)
+            env["DRX_KAFKA_IDEMPOTENT_PRODUCER"] = "false"
+        return env
 
 
 def _state_file() -> Path:

@@ -1,0 +1,46 @@
+"""The command line as a user meets it."""
+
+import os
+import subprocess
+import sys
+
+
+def run_drx(*args, env_extra=None, timeout=300):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_invalid_setting_fails_at_start_naming_the_variable():
+    result = run_drx("topics", "create", env_extra={"DRX_KAFKA_PARTITIONS": "0"})
+    assert result.returncode == 2
+    assert "DRX_KAFKA_PARTITIONS" in result.stderr
+
+
+def test_topics_and_db_commands_against_real_servers(kafka, database):
+    env = {
+        "DRX_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "DRX_KAFKA_TOPIC_PREFIX": kafka.settings.topic_prefix,
+        "DRX_KAFKA_PARTITIONS": "2",
+        "DRX_DATABASE_URL": database.url,
+    }
+    created = run_drx("topics", "create", env_extra=env)
+    assert created.returncode == 0, created.stderr
+    assert "created 9 topic(s)" in created.stdout
+    listed = run_drx("topics", "list", env_extra=env)
+    assert f"{kafka.settings.topic_prefix}rejected" in listed.stdout
+    upgraded = run_drx("db", "upgrade", env_extra=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+
+
+def test_demo_runs_on_the_embedded_default(tmp_path):
+    result = run_drx("demo", env_extra={"DRX_STATE_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "event round trip" in result.stdout
+    assert "smoke-" in result.stdout
