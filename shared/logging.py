@@ -60,6 +60,13 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # FastStream's default loggers carry their own handler and do not propagate; bring any that
+    # exist into the one format (brokers from make_broker log through "drx.faststream" anyway).
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("faststream"):
+            library_logger = logging.getLogger(name)
+            library_logger.handlers.clear()
+            library_logger.propagate = True
     # Libraries that narrate routine work at INFO are kept at WARNING unless debugging.
     for chatty in _CHATTY_LIBRARIES:
         logging.getLogger(chatty).setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)

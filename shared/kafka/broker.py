@@ -6,6 +6,7 @@ provisions them); the producer is idempotent with ``acks=all``; every message ge
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
@@ -50,5 +51,6 @@ def make_broker(settings: KafkaSettings, service: str, **options: Any) -> KafkaB
         acks="all",
         client_id=f"drx-{service}",
         middlewares=[partial(LogContextMiddleware, service=service)],
+        logger=logging.getLogger(f"drx.{service}.faststream"),
         **options,
     )
