@@ -26,6 +26,8 @@ topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 app.add_typer(dev_app, name="dev")
 app.add_typer(db_app, name="db")
 app.add_typer(topics_app, name="topics")
+sources_app = typer.Typer(no_args_is_help=True, help="Who may post what: the source registry.")
+app.add_typer(sources_app, name="sources")
 
 console = Console()
 err = Console(stderr=True)
@@ -131,6 +133,92 @@ def topics_list_command() -> None:
     table = Table("topic", "partitions")
     for name, partitions in sorted(asyncio.run(list_topics(_settings().kafka)).items()):
         table.add_row(name, str(partitions))
+    console.print(table)
+
+
+@app.command("run")
+def run_command(service: Annotated[str, typer.Argument(help="ingest")]) -> None:
+    """Run one worker in the foreground until SIGTERM or Ctrl-C."""
+    workers = {"ingest": "services.ingest.app"}
+    if service not in workers:
+        err.print(f"[red]unknown service {service!r}; choose one of {', '.join(workers)}[/red]")
+        raise typer.Exit(2)
+    import importlib
+
+    settings = _settings()
+    module = importlib.import_module(workers[service])
+    asyncio.run(module.create_app(settings).run())
+
+
+@app.command("post")
+def post_command(
+    kind: Annotated[str, typer.Argument(help="crisis, need, pledge or decision")],
+    file: Annotated[typer.FileText, typer.Argument(help="JSON file with the event's data, or - for stdin")],
+    action: Annotated[
+        str | None,
+        typer.Option(help="declared|updated|closed (crisis), posted|updated|withdrawn (need, pledge)"),
+    ] = None,
+    source: Annotated[
+        str, typer.Option(envvar="DRX_SOURCE", help="Your registered source, e.g. urn:drx:org:trc-gaziantep")
+    ] = "",
+    event_id: Annotated[str | None, typer.Option("--id", help="Event id (default: a new UUID)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the envelope; publish nothing")] = False,
+) -> None:
+    """Validate an event's data, wrap it in a CloudEvents envelope, publish it, print its id."""
+    import json
+
+    from shared.posting import ACTIONS, PostError, build_envelope, publish
+
+    if kind not in ACTIONS:
+        err.print(f"[red]kind must be one of {', '.join(ACTIONS)}[/red]")
+        raise typer.Exit(2)
+    if not source:
+        err.print(
+            "[red]--source (or DRX_SOURCE) is required: the source your organisation is registered as[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        data = json.load(file)
+        envelope, key = build_envelope(kind, action or ACTIONS[kind][0], data, source, event_id=event_id)
+    except json.JSONDecodeError as error:
+        err.print(f"[red]{file.name} is not JSON: {error}[/red]")
+        raise typer.Exit(1) from None
+    except PostError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    if dry_run:
+        typer.echo(envelope.model_dump_json(indent=2, exclude_none=True))
+        return
+    asyncio.run(publish(_settings().kafka, envelope, key))
+    typer.echo(envelope.id)
+
+
+@sources_app.command("add")
+def sources_add_command(
+    source: Annotated[str, typer.Argument(help="The CloudEvents source, e.g. urn:drx:org:trc-gaziantep")],
+    role: Annotated[str, typer.Option(help="organisation, donor or coordinator")],
+    party: Annotated[str, typer.Option(help="The organisation or donor id this source posts for")],
+    name: Annotated[str, typer.Option(help="Display name")],
+) -> None:
+    """Register (or re-register) a source and what it may do."""
+    from shared.sources import add_source
+
+    try:
+        asyncio.run(add_source(_settings().database, source, role, party, name))
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{source} registered as {role} for {party}")
+
+
+@sources_app.command("list")
+def sources_list_command() -> None:
+    """List registered sources."""
+    from shared.sources import list_sources
+
+    table = Table("source", "role", "party", "name")
+    for row in asyncio.run(list_sources(_settings().database)):
+        table.add_row(*row)
     console.print(table)
 
 

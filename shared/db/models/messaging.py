@@ -26,7 +26,7 @@ class ProcessedEvent(Base):
     __tablename__ = "processed_events"
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(500), primary_key=True)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

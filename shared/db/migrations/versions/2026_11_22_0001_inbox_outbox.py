@@ -19,7 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "processed_events",
         sa.Column("consumer", sa.String(100), nullable=False),
-        sa.Column("event_id", sa.String(200), nullable=False),
+        sa.Column("event_id", sa.String(500), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk__processed_events")),
     )

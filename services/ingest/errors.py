@@ -1,0 +1,13 @@
+"""Ingest's errors. Transient ones are retried (the message is read again); a rejection is final."""
+
+from __future__ import annotations
+
+__all__ = ["IngestError", "RetryableConflictError"]
+
+
+class IngestError(Exception):
+    """Root of ingest's own errors."""
+
+
+class RetryableConflictError(IngestError):
+    """Transient: another transaction created the same entity first. Retry the message."""

@@ -1,0 +1,98 @@
+"""The ingest subscriber: untrusted bytes in, one service call, one log line.
+
+FastStream's own parser decodes every header as UTF-8 and its decoder parses JSON; either would
+fail on hostile input before our code could reject it with a reason. So this subscriber brings
+its own: headers that are not UTF-8 are marked (ingest rejects them), and the body stays bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
+
+from services.ingest.parsing import INVALID_HEADER_MARK, RawMessage
+from services.ingest.service import IngestService
+from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
+from shared.logging import get_logger
+
+__all__ = ["INTAKE", "register"]
+
+INTAKE = (CRISES_IN, NEEDS_IN, PLEDGES_IN, DECISIONS_IN)
+log = get_logger("drx.ingest")
+
+
+async def tolerant_parser(
+    record: ConsumerRecord[Any, Any],
+    original: Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """FastStream's parser, after replacing headers that are not UTF-8 with a marker."""
+    headers = []
+    for key, value in record.headers or ():
+        raw = bytes(value) if value is not None else b""
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = INVALID_HEADER_MARK.encode()
+        headers.append((key, raw))
+    return await original(dataclasses.replace(record, headers=headers))
+
+
+async def raw_body(message: StreamMessage[Any]) -> bytes:
+    """Keep the body as bytes: ingest parses it itself."""
+    return message.body
+
+
+def register(broker: KafkaBroker, service: IngestService, topic_prefix: str, group_id: str) -> None:
+    """Subscribe ingest to every intake topic."""
+    by_name: dict[str, TopicSpec] = {topic_name(topic_prefix, spec): spec for spec in INTAKE}
+    failures = {"count": 0}
+
+    async def on_intake(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert isinstance(record, ConsumerRecord)
+        raw = RawMessage(
+            topic=record.topic,
+            spec=by_name[record.topic],
+            partition=record.partition,
+            offset=record.offset,
+            timestamp_ms=record.timestamp,
+            value=body,
+            headers=dict(message.headers),
+        )
+        started = time.perf_counter()
+        try:
+            result = await service.handle(raw)
+        except Exception:
+            # Transient (database or broker unreachable): the message is read again. Back off
+            # first, so an outage is not a hot loop of immediate redeliveries.
+            failures["count"] += 1
+            delay = min(0.2 * 2 ** failures["count"], 30.0)
+            log.exception("intake message failed; it will be read again", retry_in_s=delay)
+            await asyncio.sleep(delay)
+            raise
+        failures["count"] = 0
+        log.info(
+            "intake message handled",
+            outcome=result.outcome,
+            detail=result.detail,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    broker.subscriber(
+        *by_name,
+        group_id=group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # commit only after the transaction; redeliver on error
+        auto_offset_reset="earliest",
+        parser=tolerant_parser,
+        decoder=raw_body,
+        title="ingest:intake",
+        description="Validates, deduplicates and normalises what people post; rejects with a reason.",
+    )(on_intake)

@@ -1,0 +1,91 @@
+"""From untrusted Kafka bytes to a typed event, or a precise reason why not. Pure: no I/O.
+
+Order of checks, first failure wins: size, headers, encoding, JSON, envelope, event type, type
+allowed on this topic, data schema. Each failure message says what is wrong and where, in words
+a volunteer at a relief organisation can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from shared.events.envelope import CloudEvent, envelope_from_binary
+from shared.events.errors import describe_errors
+from shared.events.registry import EVENT_TYPES, inbound_types_for
+from shared.kafka.topics import TopicSpec
+
+__all__ = ["MAX_MESSAGE_BYTES", "Parsed", "RawMessage", "Rejected", "parse"]
+
+MAX_MESSAGE_BYTES = 64 * 1024
+INVALID_HEADER_MARK = "\ufffdinvalid-utf8"
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One Kafka record as it arrived, with the intake topic it came from."""
+
+    topic: str
+    spec: TopicSpec
+    partition: int
+    offset: int
+    timestamp_ms: int
+    value: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    envelope: CloudEvent
+    data: BaseModel
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+    envelope: CloudEvent | None = None
+
+
+def parse(raw: RawMessage) -> Parsed | Rejected:
+    """Parse and validate one intake record."""
+    if len(raw.value) > MAX_MESSAGE_BYTES:
+        return Rejected(f"message is {len(raw.value)} bytes; the limit is {MAX_MESSAGE_BYTES} bytes")
+    for name, value in raw.headers.items():
+        if value == INVALID_HEADER_MARK:
+            return Rejected(f"header {name!r} is not valid UTF-8")
+    try:
+        text = raw.value.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Rejected(f"message is not UTF-8 text (invalid byte at position {error.start})")
+    try:
+        document: Any = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError as error:
+        return Rejected(f"message is not JSON: {error.msg} at line {error.lineno} column {error.colno}")
+    if "ce_specversion" in raw.headers:  # CloudEvents binary mode
+        document = envelope_from_binary(raw.headers, document)
+    if not isinstance(document, dict):
+        return Rejected("message is not a CloudEvents envelope: expected a JSON object")
+    try:
+        envelope = CloudEvent.model_validate(document)
+    except ValidationError as error:
+        return Rejected(f"invalid CloudEvents envelope: {describe_errors(error)}")
+    allowed = inbound_types_for(raw.spec)
+    if envelope.type not in EVENT_TYPES:
+        return Rejected(
+            f"unknown event type {envelope.type!r}; {raw.topic} accepts {', '.join(allowed)}", envelope
+        )
+    if envelope.type not in allowed:
+        return Rejected(
+            f"event type {envelope.type!r} does not belong on {raw.topic}; it accepts {', '.join(allowed)}",
+            envelope,
+        )
+    if envelope.data is None:
+        return Rejected("the event has no data", envelope)
+    try:
+        data = EVENT_TYPES[envelope.type].model.model_validate(envelope.data)
+    except ValidationError as error:
+        return Rejected(f"invalid {envelope.type} data: {describe_errors(error, 'data.')}", envelope)
+    return Parsed(envelope, data)

@@ -1,0 +1,128 @@
+"""Ingest's database edge: the inbox claim, the source registry and the entity states."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import literal_column, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
+
+from services.ingest.domain import SourceInfo, Stored
+from services.ingest.errors import RetryableConflictError
+from shared.db.models import CrisisRow, NeedRow, PledgeRow, ProcessedEvent, SourceRow
+from shared.db.models.ingest import EntityRow
+from shared.events import canonical
+
+__all__ = ["CONSUMER", "EntityKind", "IngestRepository"]
+
+CONSUMER = "ingest"
+EntityKind = Literal["crisis", "need", "pledge"]
+_TABLES: dict[EntityKind, type[EntityRow]] = {
+    "crisis": CrisisRow,
+    "need": NeedRow,
+    "pledge": PledgeRow,
+}
+
+
+class IngestRepository:
+    """All SQL ingest runs, inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim(self, key: str) -> bool:
+        """Record that this event is being applied; False when it already was (a redelivery)."""
+        claimed = await self._session.scalar(
+            insert(ProcessedEvent)
+            .values(consumer=CONSUMER, event_id=key)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+        return claimed is not None
+
+    async def release(self, key: str) -> None:
+        """Forget a claim (a rejected event may be sent again once its problem is fixed)."""
+        await self._session.execute(
+            ProcessedEvent.__table__.delete().where(  # type: ignore[attr-defined]
+                (ProcessedEvent.consumer == CONSUMER) & (ProcessedEvent.event_id == key)
+            )
+        )
+
+    async def source(self, source: str) -> SourceInfo | None:
+        row = await self._session.get(SourceRow, source)
+        if row is None:
+            return None
+        return SourceInfo(source=row.source, role=row.role, party_id=row.party_id)  # type: ignore[arg-type]
+
+    async def load(self, kind: EntityKind, entity_id: str, *, lock: bool = True) -> Stored | None:
+        table = _TABLES[kind]
+        query = select(table).where(table.__table__.primary_key.columns.values()[0] == entity_id)  # type: ignore[attr-defined]
+        if lock:
+            query = query.with_for_update()
+        row = await self._session.scalar(query)
+        if row is None:
+            return None
+        return Stored(source=row.source, revision=row.revision, status=row.status, state=row.state)
+
+    async def crises(self, crisis_ids: tuple[str, ...]) -> dict[str, Stored | None]:
+        return {crisis_id: await self.load("crisis", crisis_id, lock=False) for crisis_id in crisis_ids}
+
+    async def open_needs_of(self, crisis_id: str) -> list[dict[str, Any]]:
+        rows = await self._session.scalars(
+            select(NeedRow).where(NeedRow.crisis_id == crisis_id, NeedRow.status == "open").with_for_update()
+        )
+        return [row.state for row in rows]
+
+    async def save(self, record: BaseModel, *, expect_new: bool) -> None:
+        """Upsert a canonical state, never over a newer revision.
+
+        ``expect_new`` says the caller found no row; if one appeared meanwhile (a concurrent
+        first post of the same id), the message is retried so the decision sees it.
+        """
+        state = record.model_dump(mode="json", exclude_none=True)
+        common = {
+            "source": state["source"],
+            "revision": state["revision"],
+            "status": state["status"],
+            "state": state,
+        }
+        table: type[EntityRow]
+        values: dict[str, str | None]
+        match record:
+            case canonical.CrisisRecorded():
+                table, values = CrisisRow, {"crisis_id": record.crisis_id}
+            case canonical.NeedRecorded():
+                table, values = (
+                    NeedRow,
+                    {
+                        "need_id": record.need_id,
+                        "crisis_id": record.crisis_id,
+                        "organisation_id": record.organisation.id,
+                    },
+                )
+            case canonical.PledgeRecorded():
+                table, values = (
+                    PledgeRow,
+                    {
+                        "pledge_id": record.pledge_id,
+                        "crisis_id": record.crisis_id,
+                        "donor_id": record.donor.id,
+                    },
+                )
+            case _:  # pragma: no cover - only the three entity kinds are stored
+                msg = f"cannot store {type(record).__name__}"
+                raise TypeError(msg)
+        row = insert(table).values(**values, **common)
+        key = next(iter(values))
+        upsert: ReturningInsert[tuple[bool]] = row.on_conflict_do_update(
+            index_elements=[key],
+            set_={**common, "updated_at": text("now()")},
+            where=table.revision < row.excluded.revision,
+        ).returning(literal_column("(xmax = 0)"))
+        inserted = await self._session.scalar(upsert)
+        if inserted is None or (expect_new and not inserted):
+            msg = f"{key} {values[key]!r} was written concurrently"
+            raise RetryableConflictError(msg)

@@ -1,0 +1,207 @@
+"""Ingest's orchestration: parse → load → decide → save + outbox, in one transaction per message.
+
+The Kafka offset is committed by FastStream only after :meth:`IngestService.handle` returns, that
+is after this transaction committed. A crash before the commit redelivers the message; the inbox
+claim makes the second delivery a no-op if the first one's transaction had committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.ingest import domain
+from services.ingest.errors import RetryableConflictError
+from services.ingest.parsing import Parsed, RawMessage, Rejected, parse
+from services.ingest.repository import EntityKind, IngestRepository
+from shared.events import canonical, inbound
+from shared.events.envelope import CloudEvent, new_event
+from shared.events.outbound import InputRejected
+from shared.kafka.topics import CANONICAL, REJECTED, topic_name
+from shared.logging import get_logger
+from shared.outbox import enqueue
+
+__all__ = ["INGEST_SOURCE", "IngestService", "Result"]
+
+log = get_logger("drx.ingest")
+
+INGEST_SOURCE = "urn:drx:service:ingest"
+_ATTEMPTS = 3
+
+_RECORDED_TYPES: dict[type[BaseModel], tuple[str, str]] = {
+    canonical.CrisisRecorded: ("org.drx.crisis.recorded", "crisis_id"),
+    canonical.NeedRecorded: ("org.drx.need.recorded", "need_id"),
+    canonical.PledgeRecorded: ("org.drx.pledge.recorded", "pledge_id"),
+    canonical.DecisionRecorded: ("org.drx.decision.recorded", "match_id"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What happened to one message, for the log line and the tests."""
+
+    outcome: Literal["accepted", "stale", "rejected", "duplicate"]
+    detail: str = ""
+
+
+class IngestService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        reference: domain.Reference,
+        topic_prefix: str,
+        *,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._reference = reference
+        self._prefix = topic_prefix
+        self._on_commit = on_commit or (lambda: None)
+
+    async def handle(self, raw: RawMessage) -> Result:
+        parsed = parse(raw)
+        now = dt.datetime.fromtimestamp(raw.timestamp_ms / 1000, tz=dt.UTC)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._sessions.begin() as session:
+                    result = await self._apply(IngestRepository(session), session, raw, parsed, now)
+            except RetryableConflictError:
+                if attempt == _ATTEMPTS:
+                    raise
+                continue
+            if result.outcome in {"accepted", "rejected"}:
+                self._on_commit()
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _apply(
+        self,
+        repo: IngestRepository,
+        session: AsyncSession,
+        raw: RawMessage,
+        parsed: Parsed | Rejected,
+        now: dt.datetime,
+    ) -> Result:
+        raw_key = f"kafka {raw.topic}/{raw.partition}/{raw.offset}"
+        if isinstance(parsed, Rejected):
+            if not await repo.claim(raw_key):
+                return Result("duplicate", raw_key)
+            self._reject(session, raw, parsed.reason, parsed.envelope, now)
+            return Result("rejected", parsed.reason)
+
+        envelope, data = parsed.envelope, parsed.data
+        if not await repo.claim(envelope.dedupe_key()):
+            return Result("duplicate", envelope.dedupe_key())
+        kind, entity_id = _entity_of(data)
+        stored = await repo.load(kind, entity_id) if kind is not None and entity_id is not None else None
+        crisis_id = getattr(data, "crisis_id", None) if kind != "crisis" else None
+        crisis = await repo.load("crisis", crisis_id, lock=False) if crisis_id else None
+        earmarked = data.earmarks.crises if isinstance(data, inbound.PledgePosted) else ()
+        source = await repo.source(envelope.source)
+        earmarked_crises = await repo.crises(earmarked)
+        try:
+            outcome = domain.decide(
+                envelope.type,
+                data,
+                envelope.source,
+                source=source,
+                stored=stored,
+                crisis=crisis,
+                earmarked_crises=earmarked_crises,
+                today=now.date(),
+                ref=self._reference,
+            )
+        except Exception as error:  # a bug in the pure rules must not stall the partition
+            log.exception("ingest rules failed on an event; rejecting it for replay after a fix")
+            outcome = domain.Reject(
+                f"internal error while applying this event ({type(error).__name__}); "
+                "operators can replay it from the rejected topic once fixed"
+            )
+        match outcome:
+            case domain.Reject(reason):
+                await repo.release(envelope.dedupe_key())  # the same event may come again, fixed
+                await repo.claim(raw_key)
+                self._reject(session, raw, reason, envelope, now)
+                return Result("rejected", reason)
+            case domain.Stale(reason):
+                return Result("stale", reason)
+            case domain.Accept(records, close_needs_of):
+                for record in records:
+                    if not isinstance(record, canonical.DecisionRecorded):
+                        await repo.save(record, expect_new=stored is None)
+                    self._publish(session, record, envelope, now)
+                if close_needs_of is not None:
+                    for need in domain.close_needs(await repo.open_needs_of(close_needs_of)):
+                        await repo.save(need, expect_new=False)
+                        self._publish(session, need, envelope, now)
+                return Result("accepted", envelope.type)
+        raise AssertionError(outcome)  # pragma: no cover
+
+    def _publish(self, session: AsyncSession, record: BaseModel, cause: CloudEvent, now: dt.datetime) -> None:
+        event_type, id_field = _RECORDED_TYPES[type(record)]
+        entity_id = getattr(record, id_field)
+        revision = getattr(record, "revision", None)
+        event_id = (
+            f"{event_type}:{entity_id}:r{revision}" if revision else f"{event_type}:{cause.dedupe_key()}"
+        )
+        event = new_event(
+            event_type,
+            INGEST_SOURCE,
+            record,
+            subject=entity_id,
+            time=now,
+            event_id=event_id,
+            correlation_id=cause.correlationid or cause.id,
+        )
+        enqueue(session, topic_name(self._prefix, CANONICAL), event, key=entity_id)
+
+    def _reject(
+        self,
+        session: AsyncSession,
+        raw: RawMessage,
+        reason: str,
+        envelope: CloudEvent | None,
+        now: dt.datetime,
+    ) -> None:
+        try:
+            text: str | None = raw.value.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        rejected = InputRejected(
+            reason=reason,
+            source_topic=raw.topic,
+            source_partition=raw.partition,
+            source_offset=raw.offset,
+            original_base64=base64.b64encode(raw.value).decode("ascii"),
+            original_text=text,
+            event_id=envelope.id if envelope else None,
+            event_type=envelope.type if envelope else None,
+            event_source=envelope.source if envelope else None,
+        )
+        event = new_event(
+            "org.drx.input.rejected",
+            INGEST_SOURCE,
+            rejected,
+            subject=f"{raw.topic}/{raw.partition}/{raw.offset}",
+            time=now,
+            event_id=f"rejected:{raw.topic}/{raw.partition}/{raw.offset}",
+            correlation_id=(envelope.correlationid or envelope.id) if envelope else None,
+        )
+        enqueue(session, topic_name(self._prefix, REJECTED), event, key=raw.topic)
+
+
+def _entity_of(data: BaseModel) -> tuple[EntityKind | None, str | None]:
+    match data:
+        case inbound.CrisisDeclared() | inbound.CrisisClosed():
+            return "crisis", data.crisis_id
+        case inbound.NeedPosted() | inbound.NeedWithdrawn():
+            return "need", data.need_id
+        case inbound.PledgePosted() | inbound.PledgeWithdrawn():
+            return "pledge", data.pledge_id
+    return None, None

@@ -1,0 +1,82 @@
+"""What the services decide: matches, notifications, audit records, and rejected input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.common import Category, EntityId
+
+__all__ = ["AuditRecorded", "InputRejected", "MatchStatus", "MatchUpdated", "NotificationSent"]
+
+MatchStatus = Literal["proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatchUpdated(_Data):
+    """A match between a pledge and a need, in its current status (one event type per status)."""
+
+    match_id: EntityId
+    need_id: EntityId
+    pledge_id: EntityId
+    crisis_id: EntityId
+    category: Category
+    quantity: Decimal = Field(gt=0, description="In `unit`: the need's base unit, or USD for funds.")
+    unit: str
+    status: MatchStatus
+    explanation: str = Field(description="Why this pledge for this need, in one or two sentences.")
+    organisation_id: EntityId
+    donor_id: EntityId
+    reason: str | None = None
+    revision: int = Field(ge=1)
+
+
+class NotificationSent(_Data):
+    """A message drx sent (or queued) to a person or system about a match or a need."""
+
+    notification_id: str
+    recipient_id: str
+    recipient_kind: Literal["coordinator", "organisation", "donor", "system"]
+    channel: Literal["webhook", "email", "kafka"]
+    kind: str
+    subject: str
+    text: str
+    match_id: EntityId | None = None
+    need_id: EntityId | None = None
+
+
+class AuditRecorded(_Data):
+    """One append-only, hash-chained record of a state change."""
+
+    seq: int = Field(ge=1)
+    at: dt.datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    causing_event_id: str | None = None
+    correlation_id: str | None = None
+    prev_hash: str
+    hash: str
+
+
+class InputRejected(_Data):
+    """An inbound message ingest could not accept, with the reason and where it came from."""
+
+    reason: str = Field(description="Precise and human-readable: what is wrong and where.")
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    original_base64: str = Field(description="The original Kafka value, byte for byte.")
+    original_text: str | None = Field(default=None, description="The original value when it is UTF-8.")
+    event_id: str | None = None
+    event_type: str | None = None
+    event_source: str | None = None

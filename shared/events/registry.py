@@ -1,0 +1,132 @@
+"""Every event type drx knows: its data model, the topic it travels on, and who sends it."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared.events import canonical, inbound, outbound
+from shared.kafka.topics import (
+    AUDIT,
+    CANONICAL,
+    CRISES_IN,
+    DECISIONS_IN,
+    MATCHES,
+    NEEDS_IN,
+    NOTIFICATIONS,
+    PLEDGES_IN,
+    REJECTED,
+    TopicSpec,
+)
+
+__all__ = ["EVENT_TYPES", "EventType", "inbound_types_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    type: str
+    model: builtins.type[BaseModel]
+    topic: TopicSpec
+    direction: Literal["inbound", "canonical", "outbound"]
+    summary: str
+
+
+def _t(
+    type_: str,
+    model: type[BaseModel],
+    topic: TopicSpec,
+    direction: Literal["inbound", "canonical", "outbound"],
+    summary: str,
+) -> EventType:
+    return EventType(type_, model, topic, direction, summary)
+
+
+_ALL = (
+    _t(
+        "org.drx.crisis.declared",
+        inbound.CrisisDeclared,
+        CRISES_IN,
+        "inbound",
+        "A coordinator declares a crisis.",
+    ),
+    _t("org.drx.crisis.updated", inbound.CrisisUpdated, CRISES_IN, "inbound", "The crisis's new state."),
+    _t(
+        "org.drx.crisis.closed",
+        inbound.CrisisClosed,
+        CRISES_IN,
+        "inbound",
+        "No more needs; open needs close.",
+    ),
+    _t("org.drx.need.posted", inbound.NeedPosted, NEEDS_IN, "inbound", "A relief organisation posts a need."),
+    _t("org.drx.need.updated", inbound.NeedUpdated, NEEDS_IN, "inbound", "The need's whole new state."),
+    _t(
+        "org.drx.need.withdrawn", inbound.NeedWithdrawn, NEEDS_IN, "inbound", "The organisation withdraws it."
+    ),
+    _t(
+        "org.drx.pledge.posted",
+        inbound.PledgePosted,
+        PLEDGES_IN,
+        "inbound",
+        "A diaspora donor posts a pledge.",
+    ),
+    _t(
+        "org.drx.pledge.updated",
+        inbound.PledgeUpdated,
+        PLEDGES_IN,
+        "inbound",
+        "The pledge's whole new state.",
+    ),
+    _t("org.drx.pledge.withdrawn", inbound.PledgeWithdrawn, PLEDGES_IN, "inbound", "The donor withdraws it."),
+    _t(
+        "org.drx.match.decided",
+        inbound.MatchDecided,
+        DECISIONS_IN,
+        "inbound",
+        "A coordinator decides on a match.",
+    ),
+    _t(
+        "org.drx.crisis.recorded",
+        canonical.CrisisRecorded,
+        CANONICAL,
+        "canonical",
+        "Crisis as ingest holds it.",
+    ),
+    _t("org.drx.need.recorded", canonical.NeedRecorded, CANONICAL, "canonical", "Need as ingest holds it."),
+    _t(
+        "org.drx.pledge.recorded",
+        canonical.PledgeRecorded,
+        CANONICAL,
+        "canonical",
+        "Pledge as ingest holds it.",
+    ),
+    _t(
+        "org.drx.decision.recorded",
+        canonical.DecisionRecorded,
+        CANONICAL,
+        "canonical",
+        "An authorised decision.",
+    ),
+    *(
+        _t(f"org.drx.match.{status}", outbound.MatchUpdated, MATCHES, "outbound", f"A match is {status}.")
+        for status in ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled")
+    ),
+    _t("org.drx.notification.sent", outbound.NotificationSent, NOTIFICATIONS, "outbound", "A notification."),
+    _t("org.drx.audit.recorded", outbound.AuditRecorded, AUDIT, "outbound", "An audit record."),
+    _t(
+        "org.drx.input.rejected",
+        outbound.InputRejected,
+        REJECTED,
+        "outbound",
+        "Input ingest could not accept.",
+    ),
+)
+
+EVENT_TYPES: dict[str, EventType] = {event.type: event for event in _ALL}
+
+
+def inbound_types_for(topic: TopicSpec) -> tuple[str, ...]:
+    """The event types a producer may send on an intake topic."""
+    return tuple(e.type for e in _ALL if e.direction == "inbound" and e.topic == topic)

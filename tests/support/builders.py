@@ -1,0 +1,118 @@
+"""Valid event data and envelopes for tests, with dates relative to ``today``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import uuid
+from typing import Any
+
+from shared.events.envelope import STRUCTURED_CONTENT_TYPE
+
+COORDINATOR = ("urn:drx:coord:iom-desk", "coordinator", "iom-desk", "IOM diaspora desk")
+ORGANISATION = (
+    "urn:drx:org:trc-gaziantep",
+    "organisation",
+    "trc-gaziantep",
+    "Turkish Red Crescent, Gaziantep",
+)
+OTHER_ORGANISATION = ("urn:drx:org:ahbap", "organisation", "ahbap", "Ahbap")
+DONOR = ("urn:drx:donor:hta-berlin", "donor", "hta-berlin", "Gaziantep Home-Town Association, Berlin")
+SOURCES = (COORDINATOR, ORGANISATION, OTHER_ORGANISATION, DONOR)
+
+# Codes from the packaged reference data (see docs/reference.md).
+SUPPLY_ITEM = "HSHEBLANWHT1"  # IFRC: blanket, woven, 80% wool, high thermal
+SUPPLY_UNIT = "piece"
+SKILL = "health.medicine"
+
+_ids = itertools.count(1)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def crisis(crisis_id: str = "eq-tur-2026", *, revision: int = 1, **changes: Any) -> dict[str, Any]:
+    return {
+        "crisis_id": crisis_id,
+        "name": "Earthquake in southern Türkiye",
+        "kind": "earthquake",
+        "countries": ["TUR", "SYR"],
+        "areas": ["TR-27", "TR-46", "TR-31"],
+        "severity": 5,
+        "start_date": str(today() - dt.timedelta(days=3)),
+        "glide": "EQ-2026-000123-TUR",
+        "revision": revision,
+        **changes,
+    }
+
+
+def need(
+    need_id: str | None = None, *, crisis_id: str = "eq-tur-2026", category: str = "supplies", **changes: Any
+) -> dict[str, Any]:
+    specs = {
+        "funds": {"category": "funds", "amount": "20000", "currency": "EUR", "purpose": "shelter kits"},
+        "supplies": {
+            "category": "supplies",
+            "item_code": SUPPLY_ITEM,
+            "quantity": "400",
+            "unit": SUPPLY_UNIT,
+        },
+        "skills": {
+            "category": "skills",
+            "skills": [SKILL],
+            "headcount": 3,
+            "languages": ["tr", "ar"],
+            "mode": "on_site",
+            "period": {"start": str(today()), "end": str(today() + dt.timedelta(days=14))},
+        },
+    }
+    return {
+        "need_id": need_id or f"need-{next(_ids)}",
+        "crisis_id": crisis_id,
+        "organisation": {"id": ORGANISATION[2], "name": ORGANISATION[3]},
+        "title": "Blankets for the Gaziantep tent camp",
+        "sector": "shelter",
+        "urgency": "high",
+        "needed_by": str(today() + dt.timedelta(days=10)),
+        "place": {"country": "TUR", "admin_area": "TR-27", "name": "Gaziantep", "lat": 37.066, "lon": 37.383},
+        "spec": specs[category],
+        **changes,
+    }
+
+
+def pledge(pledge_id: str | None = None, *, category: str = "supplies", **changes: Any) -> dict[str, Any]:
+    base = need(category=category)["spec"]
+    if category == "skills":
+        base = {**base, "travel_radius_km": 500}
+    return {
+        "pledge_id": pledge_id or f"pledge-{next(_ids)}",
+        "donor": {"id": DONOR[2], "name": DONOR[3], "kind": "group"},
+        "crisis_id": "eq-tur-2026",
+        "title": "Blankets from our Berlin warehouse",
+        "earmarks": {"countries": ["TUR"]},
+        "available_from": str(today()),
+        "expires_on": str(today() + dt.timedelta(days=60)),
+        "place": {"country": "DEU", "name": "Berlin"},
+        "spec": base,
+        **changes,
+    }
+
+
+def envelope(event_type: str, data: Any, source: str, *, event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": source,
+        "type": event_type,
+        "time": dt.datetime.now(dt.UTC).isoformat(),
+        "data": data,
+    }
+
+
+def encode(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+HEADERS = {"content-type": STRUCTURED_CONTENT_TYPE}
