@@ -1,1 +1,1 @@
-"""The matching service (see docs/ and the issue tracker for its scope)."""
+"""The matching service: allocates pledges to needs (rules in domain.py, docs/matching.md)."""

@@ -1,0 +1,305 @@
+"""Matching rules as plain functions over plain values. No I/O, no clock: ``today`` is a parameter.
+
+The rules in words are in docs/matching.md; the functions here are their only implementation:
+
+- :func:`eligibility` says whether a pledge may serve a need, and why (or why not);
+- :func:`rank_needs` orders competing needs (urgency, deadline, age, with the fairness rule);
+- :func:`rank_pledges` orders the pledges for one need (exact, distance, expiry, age);
+- :func:`allocate` splits capacity: a need takes several pledges, a pledge serves several needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+__all__ = [
+    "URGENCY_RANK",
+    "Eligible",
+    "NeedView",
+    "PledgeView",
+    "Proposal",
+    "SkillTree",
+    "allocate",
+    "distance_km",
+    "eligibility",
+    "rank_needs",
+    "rank_pledges",
+]
+
+URGENCY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+Category = Literal["funds", "supplies", "skills"]
+Mode = Literal["on_site", "remote", "either"]
+
+
+class SkillTree:
+    """What matching needs to know of the skills taxonomy: is one code within another."""
+
+    def __init__(self, parents: dict[str, str | None]) -> None:
+        self._parents = parents
+
+    def is_within(self, code: str, ancestor: str) -> bool:
+        current: str | None = code
+        while current is not None:
+            if current == ancestor:
+                return True
+            current = self._parents.get(current)
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class NeedView:
+    """A need as matching sees it; ``remaining`` is what is not yet proposed, confirmed or fulfilled."""
+
+    need_id: str
+    crisis_id: str
+    organisation_id: str
+    category: Category
+    sector: str
+    urgency: str
+    needed_by: dt.date
+    seq: int  # arrival order, for "older first"
+    country: str
+    lat: float | None
+    lon: float | None
+    remaining: Decimal
+    unit: str  # USD, a base unit, or "person"
+    item_code: str | None = None
+    item_description: str | None = None
+    substitution_group: str | None = None
+    skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    mode: Mode = "either"
+    period: tuple[dt.date, dt.date] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeView:
+    pledge_id: str
+    donor_id: str
+    crisis_id: str | None  # None: a standing pledge
+    category: Category
+    available_from: dt.date
+    expires_on: dt.date
+    seq: int
+    country: str
+    lat: float | None
+    lon: float | None
+    remaining: Decimal
+    unit: str
+    earmark_crises: frozenset[str] = frozenset()
+    earmark_countries: frozenset[str] = frozenset()
+    earmark_sectors: frozenset[str] = frozenset()
+    item_code: str | None = None
+    item_description: str | None = None
+    substitution_group: str | None = None
+    skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    mode: Mode = "either"
+    period: tuple[dt.date, dt.date] | None = None
+    travel_radius_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Eligible:
+    """A pledge may serve a need. ``exact`` and ``distance`` rank it; ``reasons`` explain it."""
+
+    exact: bool
+    distance: float | None
+    reasons: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    need_id: str
+    pledge_id: str
+    quantity: Decimal
+    unit: str
+    explanation: str
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius 6371 km)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def _distance(need: NeedView, pledge: PledgeView) -> float | None:
+    if None in (need.lat, need.lon, pledge.lat, pledge.lon):
+        return None
+    return distance_km(need.lat, need.lon, pledge.lat, pledge.lon)  # type: ignore[arg-type]
+
+
+def _overlap(a: tuple[dt.date, dt.date] | None, b: tuple[dt.date, dt.date] | None) -> bool:
+    return a is None or b is None or (a[0] <= b[1] and b[0] <= a[1])
+
+
+def _ineligible(need: NeedView, pledge: PledgeView, today: dt.date) -> str | None:
+    """The category-independent rules: capacity, dates, crisis, earmarks, units."""
+    if need.category != pledge.category:
+        return "different category"
+    if need.remaining <= 0 or pledge.remaining <= 0:
+        return "no capacity left"
+    if need.needed_by < today:
+        return "the need's date has passed"
+    if pledge.expires_on < today:
+        return "the pledge has expired"
+    if pledge.available_from > need.needed_by:
+        return "the pledge is available only after the need's date"
+    if pledge.crisis_id is not None and pledge.crisis_id != need.crisis_id:
+        return "the pledge is for another crisis"
+    if pledge.earmark_crises and need.crisis_id not in pledge.earmark_crises:
+        return "earmarked for other crises"
+    if pledge.earmark_countries and need.country not in pledge.earmark_countries:
+        return "earmarked for other countries"
+    if pledge.earmark_sectors and need.sector not in pledge.earmark_sectors:
+        return "earmarked for other sectors"
+    if need.unit != pledge.unit:
+        return f"counted in {pledge.unit}, the need in {need.unit}"
+    return None
+
+
+def eligibility(need: NeedView, pledge: PledgeView, today: dt.date, skills: SkillTree) -> Eligible | str:
+    """An :class:`Eligible` when the pledge may serve the need, else the reason it may not."""
+    if (reason := _ineligible(need, pledge, today)) is not None:
+        return reason
+    distance = _distance(need, pledge)
+    match need.category:
+        case "funds":
+            return Eligible(exact=True, distance=None, reasons=("funds in USD terms",))
+        case "supplies":
+            return _supplies(need, pledge, distance)
+        case "skills":
+            return _skills(need, pledge, distance, skills)
+    return "unknown category"  # pragma: no cover
+
+
+def _supplies(need: NeedView, pledge: PledgeView, distance: float | None) -> Eligible | str:
+    if need.item_code is not None and need.item_code == pledge.item_code:
+        return Eligible(exact=True, distance=distance, reasons=(f"same item {need.item_code}",))
+    if need.item_code is None and pledge.item_code is None:
+        wanted, offered = (need.item_description or "").casefold(), (pledge.item_description or "").casefold()
+        if wanted and wanted == offered:
+            return Eligible(exact=True, distance=distance, reasons=(f"same item ({need.item_description})",))
+        return "a different item"
+    if need.substitution_group is not None and need.substitution_group == pledge.substitution_group:
+        return Eligible(
+            exact=False, distance=distance, reasons=(f"{pledge.item_code} may substitute {need.item_code}",)
+        )
+    return "a different item"
+
+
+def _skills(need: NeedView, pledge: PledgeView, distance: float | None, tree: SkillTree) -> Eligible | str:
+    served = [(p, n) for n in need.skills for p in pledge.skills if tree.is_within(p, n)]
+    if not served:
+        return "no offered skill serves the needed skills"
+    if need.languages and not set(need.languages) & set(pledge.languages):
+        return "no common language"
+    if not _overlap(need.period, pledge.period):
+        return "the periods do not overlap"
+    if "either" not in (need.mode, pledge.mode) and need.mode != pledge.mode:
+        return f"the need is {need.mode.replace('_', '-')}, the volunteer {pledge.mode.replace('_', '-')}"
+    reasons = []
+    offered, wanted = served[0]
+    reasons.append(f"skill {offered}" + ("" if offered == wanted else f" serves {wanted}"))
+    on_site = need.mode == "on_site" or (need.mode == "either" and pledge.mode == "on_site")
+    if on_site:
+        if distance is not None and pledge.travel_radius_km is not None:
+            if distance > pledge.travel_radius_km:
+                return f"{distance:.0f} km away, beyond the volunteer's {pledge.travel_radius_km:.0f} km"
+            reasons.append(f"{distance:.0f} km away, within reach")
+        elif pledge.country != need.country:
+            return "on-site work in another country and no travel radius or coordinates to check reach"
+        else:
+            reasons.append("same country")
+    exact = offered == wanted
+    return Eligible(exact, distance, tuple(reasons))
+
+
+def rank_needs(needs: Iterable[NeedView]) -> list[NeedView]:
+    """Most urgent first, then soonest needed, then oldest.
+
+    Fairness: within one urgency, organisations take turns. An organisation's second need in a
+    tier ranks after every other organisation's first need of that tier, and so on, so one
+    organisation posting many needs cannot absorb scarce capacity before the others get any.
+    """
+    base = sorted(needs, key=lambda n: (URGENCY_RANK[n.urgency], n.needed_by, n.seq, n.need_id))
+    turns: dict[tuple[int, str], int] = {}
+    keyed = []
+    for need in base:
+        tier = URGENCY_RANK[need.urgency]
+        turn = turns.get((tier, need.organisation_id), 0)
+        turns[(tier, need.organisation_id)] = turn + 1
+        keyed.append(((tier, turn, need.needed_by, need.seq, need.need_id), need))
+    return [need for _, need in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def rank_pledges(
+    need: NeedView, pledges: Iterable[PledgeView], today: dt.date, skills: SkillTree
+) -> list[tuple[PledgeView, Eligible]]:
+    """Eligible pledges for ``need``: exact before substitute, nearer, sooner-expiring, older."""
+    ranked = []
+    for pledge in pledges:
+        verdict = eligibility(need, pledge, today, skills)
+        if isinstance(verdict, Eligible):
+            distance = verdict.distance if verdict.distance is not None else math.inf
+            key = (not verdict.exact, distance, pledge.expires_on, pledge.seq, pledge.pledge_id)
+            ranked.append((key, pledge, verdict))
+    ranked.sort(key=lambda item: item[0])
+    return [(pledge, verdict) for _, pledge, verdict in ranked]
+
+
+def _quantity(category: Category, need_left: Decimal, pledge_left: Decimal) -> Decimal:
+    quantity = min(need_left, pledge_left)
+    return quantity.to_integral_value(rounding="ROUND_FLOOR") if category == "skills" else quantity
+
+
+def allocate(
+    needs: Sequence[NeedView], pledges: Sequence[PledgeView], today: dt.date, skills: SkillTree
+) -> list[Proposal]:
+    """Greedy allocation in priority order: for each need, its best pledges until it is covered.
+
+    Never proposes more than a need's or a pledge's remaining quantity. Deterministic: the same
+    inputs give the same proposals in the same order.
+    """
+    need_left = {n.need_id: n.remaining for n in needs}
+    pledge_left = {p.pledge_id: p.remaining for p in pledges}
+    proposals: list[Proposal] = []
+    for need in rank_needs(needs):
+        for pledge, verdict in rank_pledges(need, pledges, today, skills):
+            if need_left[need.need_id] <= 0:
+                break
+            quantity = _quantity(need.category, need_left[need.need_id], pledge_left[pledge.pledge_id])
+            if quantity <= 0:
+                continue
+            before = need_left[need.need_id]
+            need_left[need.need_id] -= quantity
+            pledge_left[pledge.pledge_id] -= quantity
+            proposals.append(
+                Proposal(
+                    need.need_id,
+                    pledge.pledge_id,
+                    quantity,
+                    need.unit,
+                    _explain(need, pledge, verdict, quantity, before),
+                )
+            )
+    return proposals
+
+
+def _explain(
+    need: NeedView, pledge: PledgeView, verdict: Eligible, quantity: Decimal, before: Decimal
+) -> str:
+    parts = [*verdict.reasons]
+    covered = "covers all" if quantity >= before else f"covers {quantity:f} of"
+    parts.append(f"{covered} the {before:f} {need.unit} still needed ({need.urgency}, by {need.needed_by})")
+    parts.append(f"pledge expires {pledge.expires_on}")
+    if pledge.crisis_id is None:
+        parts.append("standing pledge")
+    return "; ".join(parts) + "."
