@@ -137,9 +137,9 @@ def topics_list_command() -> None:
 
 
 @app.command("run")
-def run_command(service: Annotated[str, typer.Argument(help="ingest")]) -> None:
+def run_command(service: Annotated[str, typer.Argument(help="ingest or matching")]) -> None:
     """Run one worker in the foreground until SIGTERM or Ctrl-C."""
-    workers = {"ingest": "services.ingest.app"}
+    workers = {"ingest": "services.ingest.app", "matching": "services.matching.app"}
     if service not in workers:
         err.print(f"[red]unknown service {service!r}; choose one of {', '.join(workers)}[/red]")
         raise typer.Exit(2)

@@ -84,6 +84,8 @@ def need(
 
 def pledge(pledge_id: str | None = None, *, category: str = "supplies", **changes: Any) -> dict[str, Any]:
     base = need(category=category)["spec"]
+    if category == "supplies":
+        base = {**base, "quantity": "250"}
     if category == "skills":
         base = {**base, "travel_radius_km": 500}
     return {

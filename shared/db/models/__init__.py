@@ -4,6 +4,18 @@ Tables are grouped by owning service; a service writes only its own tables.
 """
 
 from shared.db.models.ingest import CrisisRow, NeedRow, PledgeRow, SourceRow
+from shared.db.models.matching import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.db.models.messaging import OutboxMessage, ProcessedEvent
 
-__all__ = ["CrisisRow", "NeedRow", "OutboxMessage", "PledgeRow", "ProcessedEvent", "SourceRow"]
+__all__ = [
+    "CrisisRow",
+    "MatchRow",
+    "MatchingCrisisRow",
+    "MatchingNeedRow",
+    "MatchingPledgeRow",
+    "NeedRow",
+    "OutboxMessage",
+    "PledgeRow",
+    "ProcessedEvent",
+    "SourceRow",
+]

@@ -1,0 +1,70 @@
+"""The matching subscriber on the canonical topic: one service call per event, one log line."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
+from pydantic import ValidationError
+
+from services.matching.service import MatchingService
+from shared.events.envelope import CloudEvent
+from shared.kafka.topics import CANONICAL, topic_name
+from shared.logging import get_logger
+
+__all__ = ["register"]
+
+log = get_logger("drx.matching")
+
+
+async def raw_body(message: StreamMessage[Any]) -> bytes:
+    return message.body
+
+
+def register(broker: KafkaBroker, service: MatchingService, topic_prefix: str, group_id: str) -> None:
+    failures = {"count": 0}
+
+    async def on_canonical(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert isinstance(record, ConsumerRecord)
+        position = f"{record.topic}/{record.partition}/{record.offset}"
+        try:
+            envelope = CloudEvent.model_validate_json(body)
+        except ValidationError:
+            # Only ingest writes this topic; an unreadable record is a bug upstream, not a reason to stall.
+            log.exception("unreadable canonical record skipped", position=position)
+            return
+        today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
+        started = time.perf_counter()
+        try:
+            result = await service.handle(envelope, today, position=position)
+        except Exception:
+            failures["count"] += 1
+            delay = min(0.2 * 2 ** failures["count"], 30.0)
+            log.exception("canonical event failed; it will be read again", retry_in_s=delay)
+            await asyncio.sleep(delay)
+            raise
+        failures["count"] = 0
+        log.info(
+            "canonical event handled",
+            type=envelope.type,
+            outcome=result.outcome,
+            proposals=result.proposals,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    broker.subscriber(
+        topic_name(topic_prefix, CANONICAL),
+        group_id=group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        decoder=raw_body,
+        title="matching:canonical",
+        description="Keeps open needs and pledges and proposes matches whenever capacity appears.",
+    )(on_canonical)

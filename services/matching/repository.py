@@ -1,0 +1,174 @@
+"""Matching's database edge. Every method runs inside the caller's transaction.
+
+Lock order, always: advisory locks on match keys (sorted), then pledge rows, then need rows,
+then match rows, each in id order. One total order means racing workers wait, never deadlock.
+The advisory lock on the match key is what makes "a need and a pledge arriving at the same time
+on two workers" safe: whichever commits second sees the other and matches it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow, ProcessedEvent
+
+__all__ = ["CONSUMER", "MatchingRepository"]
+
+CONSUMER = "matching"
+
+
+class MatchingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, key: str) -> bool:
+        claimed = await self.session.scalar(
+            insert(ProcessedEvent)
+            .values(consumer=CONSUMER, event_id=key)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+        return claimed is not None
+
+    async def lock_keys(self, keys: list[str]) -> None:
+        for key in sorted(set(keys)):
+            await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+
+    async def upsert_crisis(self, crisis_id: str, status: str, revision: int) -> None:
+        statement = insert(MatchingCrisisRow).values(crisis_id=crisis_id, status=status, revision=revision)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["crisis_id"],
+                set_={"status": status, "revision": revision},
+                where=MatchingCrisisRow.revision < statement.excluded.revision,
+            )
+        )
+
+    async def upsert_need(self, values: dict[str, Any]) -> bool:
+        """Insert or update (only to a newer revision); True when the row changed."""
+        return await self._upsert(MatchingNeedRow, "need_id", values)
+
+    async def upsert_pledge(self, values: dict[str, Any]) -> bool:
+        return await self._upsert(MatchingPledgeRow, "pledge_id", values)
+
+    async def _upsert(
+        self, table: type[MatchingNeedRow | MatchingPledgeRow], key: str, values: dict[str, Any]
+    ) -> bool:
+        statement = insert(table).values(**values)
+        changed = {k: v for k, v in values.items() if k != key}
+        result = await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[key],
+                set_=changed,
+                where=table.revision < statement.excluded.revision,
+            ).returning(getattr(table, key))
+        )
+        return result.first() is not None
+
+    async def need(self, need_id: str, *, lock: bool = True) -> MatchingNeedRow | None:
+        query = select(MatchingNeedRow).where(MatchingNeedRow.need_id == need_id)
+        return await self.session.scalar(query.with_for_update() if lock else query)
+
+    async def pledge(self, pledge_id: str, *, lock: bool = True) -> MatchingPledgeRow | None:
+        query = select(MatchingPledgeRow).where(MatchingPledgeRow.pledge_id == pledge_id)
+        return await self.session.scalar(query.with_for_update() if lock else query)
+
+    async def pledges_for(self, need: MatchingNeedRow, today: dt.date) -> list[MatchingPledgeRow]:
+        """Active pledges with capacity that could serve ``need`` (indexed by match key), locked."""
+        query = (
+            select(MatchingPledgeRow)
+            .where(
+                MatchingPledgeRow.status == "active",
+                MatchingPledgeRow.match_keys.overlap(need.match_keys),
+                MatchingPledgeRow.category == need.category,
+                MatchingPledgeRow.unit == need.unit,
+                MatchingPledgeRow.allocated < MatchingPledgeRow.quantity,
+                MatchingPledgeRow.expires_on >= today,
+                MatchingPledgeRow.available_from <= need.needed_by,
+            )
+            .order_by(MatchingPledgeRow.pledge_id)
+            .with_for_update()
+        )
+        return list(await self.session.scalars(query))
+
+    async def needs_for(self, pledge: MatchingPledgeRow, today: dt.date) -> list[MatchingNeedRow]:
+        """Open needs with demand left that ``pledge`` could serve (indexed by match key), locked."""
+        query = (
+            select(MatchingNeedRow)
+            .join(MatchingCrisisRow, MatchingCrisisRow.crisis_id == MatchingNeedRow.crisis_id, isouter=True)
+            .where(
+                MatchingNeedRow.status == "open",
+                MatchingNeedRow.match_keys.overlap(pledge.match_keys),
+                MatchingNeedRow.category == pledge.category,
+                MatchingNeedRow.unit == pledge.unit,
+                MatchingNeedRow.proposed + MatchingNeedRow.confirmed + MatchingNeedRow.fulfilled
+                < MatchingNeedRow.quantity,
+                MatchingNeedRow.needed_by >= today,
+                func.coalesce(MatchingCrisisRow.status, "active") == "active",
+            )
+            .order_by(MatchingNeedRow.need_id)
+            .with_for_update(of=MatchingNeedRow)
+        )
+        if pledge.crisis_id is not None:
+            query = query.where(MatchingNeedRow.crisis_id == pledge.crisis_id)
+        return list(await self.session.scalars(query))
+
+    async def crisis_active(self, crisis_id: str) -> bool:
+        status = await self.session.scalar(
+            select(MatchingCrisisRow.status).where(MatchingCrisisRow.crisis_id == crisis_id)
+        )
+        return status in (None, "active")  # unknown yet: ingest accepted the need, so it was active
+
+    async def add_match(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(MatchRow).values(**values))
+
+    async def shift(
+        self, *, need_id: str, pledge_id: str | None, need: dict[str, Decimal], pledge: Decimal
+    ) -> None:
+        """Move quantities between ledger columns; the CHECK constraints refuse any overdraft."""
+        if need:
+            await self.session.execute(
+                update(MatchingNeedRow)
+                .where(MatchingNeedRow.need_id == need_id)
+                .values(
+                    {
+                        getattr(MatchingNeedRow, column): getattr(MatchingNeedRow, column) + delta
+                        for column, delta in need.items()
+                    }
+                )
+            )
+        if pledge_id is not None and pledge:
+            await self.session.execute(
+                update(MatchingPledgeRow)
+                .where(MatchingPledgeRow.pledge_id == pledge_id)
+                .values(allocated=MatchingPledgeRow.allocated + pledge)
+            )
+
+    async def match(self, match_id: str, *, lock: bool = True) -> MatchRow | None:
+        query = select(MatchRow).where(MatchRow.match_id == match_id)
+        return await self.session.scalar(query.with_for_update() if lock else query)
+
+    async def live_matches(
+        self,
+        *,
+        need_id: str | None = None,
+        pledge_id: str | None = None,
+        statuses: tuple[str, ...] = ("proposed", "confirmed"),
+    ) -> list[MatchRow]:
+        query = (
+            select(MatchRow)
+            .where(MatchRow.status.in_(statuses))
+            .order_by(MatchRow.match_id)
+            .with_for_update()
+        )
+        if need_id is not None:
+            query = query.where(MatchRow.need_id == need_id)
+        if pledge_id is not None:
+            query = query.where(MatchRow.pledge_id == pledge_id)
+        return list(await self.session.scalars(query))

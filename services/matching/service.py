@@ -1,0 +1,312 @@
+"""Matching's orchestration: one transaction per canonical event, matches out through the outbox."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.matching.domain import SkillTree, allocate
+from services.matching.mapping import match_keys, need_row, need_view, pledge_row, pledge_view
+from services.matching.repository import MatchingRepository
+from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
+from shared.events import canonical
+from shared.events.envelope import CloudEvent, new_event
+from shared.events.outbound import InputRejected, MatchUpdated
+from shared.events.registry import EVENT_TYPES
+from shared.kafka.topics import MATCHES, REJECTED, topic_name
+from shared.logging import get_logger
+from shared.outbox import enqueue
+from shared.reference import SupplyCatalogue
+
+__all__ = ["MATCHING_SOURCE", "MatchingService", "Result"]
+
+MATCHING_SOURCE = "urn:drx:service:matching"
+log = get_logger("drx.matching")
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+_ATTEMPTS = 5
+
+# decision -> (allowed from, to)
+_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "confirm": (("proposed",), "confirmed"),
+    "reject": (("proposed",), "rejected"),
+    "fulfilled": (("confirmed",), "fulfilled"),
+    "cancel": (("proposed", "confirmed"), "cancelled"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: str
+    proposals: int = 0
+    detail: str = ""
+
+
+class MatchingService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        catalogue: SupplyCatalogue,
+        skills: SkillTree,
+        topic_prefix: str,
+        *,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self.catalogue = catalogue
+        self.skills = skills
+        self.prefix = topic_prefix
+        self._on_commit = on_commit or (lambda: None)
+
+    async def handle(self, envelope: CloudEvent, today: dt.date, *, position: str) -> Result:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._sessions.begin() as session:
+                    result = await _Unit(self, session, envelope, today, position).run()
+            except DBAPIError as error:
+                code = getattr(error.orig, "sqlstate", None)
+                if code in _RETRYABLE_SQLSTATES and attempt < _ATTEMPTS:
+                    log.warning("matching transaction conflicted; retrying", sqlstate=code, attempt=attempt)
+                    continue
+                raise
+            if result.outcome != "duplicate":
+                self._on_commit()
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Unit:
+    """The work of one event inside one transaction."""
+
+    def __init__(
+        self,
+        service: MatchingService,
+        session: AsyncSession,
+        envelope: CloudEvent,
+        today: dt.date,
+        position: str,
+    ) -> None:
+        self.s = service
+        self.session = session
+        self.repo = MatchingRepository(session)
+        self.envelope = envelope
+        self.today = today
+        self.position = position
+        self.proposals = 0
+
+    async def run(self) -> Result:
+        if not await self.repo.claim(self.envelope.dedupe_key()):
+            return Result("duplicate")
+        spec = EVENT_TYPES.get(self.envelope.type)
+        if spec is None or spec.direction != "canonical":
+            return Result("ignored", detail=self.envelope.type)
+        try:
+            data = spec.model.model_validate(self.envelope.data)
+        except ValidationError as error:
+            self._reject(f"invalid {self.envelope.type} data: {error.error_count()} errors")
+            return Result("rejected")
+        match data:
+            case canonical.CrisisRecorded():
+                await self.repo.upsert_crisis(data.crisis_id, data.status, data.revision)
+            case canonical.NeedRecorded():
+                await self._on_need(self.envelope.data)
+            case canonical.PledgeRecorded():
+                await self._on_pledge(self.envelope.data)
+            case canonical.DecisionRecorded():
+                return await self._on_decision(data)
+        return Result("applied", self.proposals)
+
+    # --- needs and pledges -----------------------------------------------------------------------
+
+    async def _on_need(self, state: dict[str, Any]) -> None:
+        await self.repo.lock_keys(match_keys(state["spec"], self.s.catalogue))
+        if not await self.repo.upsert_need(need_row(state, self.s.catalogue)):
+            return  # stale revision
+        need = await self.repo.need(state["need_id"])
+        assert need is not None
+        if need.status == "open":
+            await self._propose_for_need(need)
+            return
+        # Withdrawn: everything live is released. Closed with its crisis: only proposals.
+        statuses = ("proposed", "confirmed") if need.status == "withdrawn" else ("proposed",)
+        reason = f"need {need.status}"
+        for match in await self.repo.live_matches(need_id=need.need_id, statuses=statuses):
+            pledge = await self.repo.pledge(match.pledge_id)
+            assert pledge is not None
+            await self._release(match, "cancelled", reason, need, pledge)
+            await self._propose_for_pledge(pledge)
+
+    async def _on_pledge(self, state: dict[str, Any]) -> None:
+        await self.repo.lock_keys(match_keys(state["spec"], self.s.catalogue))
+        if not await self.repo.upsert_pledge(pledge_row(state, self.s.catalogue)):
+            return
+        pledge = await self.repo.pledge(state["pledge_id"])
+        assert pledge is not None
+        if pledge.status == "active":
+            await self._propose_for_pledge(pledge)
+            return
+        for match in await self.repo.live_matches(pledge_id=pledge.pledge_id):
+            need = await self.repo.need(match.need_id)
+            assert need is not None
+            await self._release(match, "cancelled", f"pledge {pledge.status}", need, pledge)
+            await self._propose_for_need(need)
+
+    async def _propose_for_need(self, need: MatchingNeedRow) -> None:
+        if need.status != "open" or not await self.repo.crisis_active(need.crisis_id):
+            return
+        pledges = {p.pledge_id: p for p in await self.repo.pledges_for(need, self.today)}
+        proposals = allocate(
+            [need_view(need)], [pledge_view(p) for p in pledges.values()], self.today, self.s.skills
+        )
+        for proposal in proposals:
+            await self._propose(need, pledges[proposal.pledge_id], proposal.quantity, proposal.explanation)
+
+    async def _propose_for_pledge(self, pledge: MatchingPledgeRow) -> None:
+        if pledge.status != "active":
+            return
+        needs = {n.need_id: n for n in await self.repo.needs_for(pledge, self.today)}
+        proposals = allocate(
+            [need_view(n) for n in needs.values()], [pledge_view(pledge)], self.today, self.s.skills
+        )
+        for proposal in proposals:
+            await self._propose(needs[proposal.need_id], pledge, proposal.quantity, proposal.explanation)
+
+    async def _propose(
+        self, need: MatchingNeedRow, pledge: MatchingPledgeRow, quantity: Decimal, explanation: str
+    ) -> None:
+        match = MatchRow(
+            match_id=f"m-{uuid.uuid4().hex[:16]}",
+            need_id=need.need_id,
+            pledge_id=pledge.pledge_id,
+            crisis_id=need.crisis_id,
+            quantity=quantity,
+            unit=need.unit,
+            status="proposed",
+            explanation=explanation,
+            revision=1,
+        )
+        self.session.add(match)
+        need.proposed += quantity
+        pledge.allocated += quantity
+        await self.session.flush()  # the CHECK constraints judge the new ledgers here
+        self._emit(match, need, pledge)
+        self.proposals += 1
+
+    async def _release(
+        self, match: MatchRow, status: str, reason: str, need: MatchingNeedRow, pledge: MatchingPledgeRow
+    ) -> None:
+        if match.status == "proposed":
+            need.proposed -= match.quantity
+        else:
+            need.confirmed -= match.quantity
+        pledge.allocated -= match.quantity
+        match.status, match.reason, match.revision = status, reason, match.revision + 1
+        await self.session.flush()
+        self._emit(match, need, pledge)
+
+    # --- decisions -------------------------------------------------------------------------------
+
+    async def _on_decision(self, decision: canonical.DecisionRecorded) -> Result:
+        found = await self.repo.match(decision.match_id, lock=False)
+        if found is None:
+            self._reject(f"unknown match {decision.match_id!r}")
+            return Result("rejected")
+        need = await self.repo.need(found.need_id, lock=False)
+        pledge = await self.repo.pledge(found.pledge_id, lock=False)
+        assert need is not None
+        assert pledge is not None
+        await self.repo.lock_keys([*need.match_keys, *pledge.match_keys])
+        pledge = await self.repo.pledge(found.pledge_id)
+        need = await self.repo.need(found.need_id)
+        match = await self.repo.match(decision.match_id)
+        assert need is not None
+        assert pledge is not None
+        assert match is not None
+        allowed, target = _TRANSITIONS[decision.decision]
+        if match.status not in allowed:
+            self._reject(f"match {match.match_id!r} is {match.status}; it cannot be {decision.decision}ed")
+            return Result("rejected")
+        reason = decision.reason or f"{decision.decision} by {decision.decided_by}"
+        if decision.decision == "confirm":
+            need.proposed -= match.quantity
+            need.confirmed += match.quantity
+            match.status, match.reason, match.revision = target, reason, match.revision + 1
+            await self.session.flush()
+            self._emit(match, need, pledge)
+        elif decision.decision == "fulfilled":
+            delivered = min(decision.fulfilled_quantity or match.quantity, match.quantity)
+            need.confirmed -= match.quantity
+            need.fulfilled += delivered
+            pledge.allocated -= match.quantity - delivered
+            match.status, match.reason, match.revision = target, reason, match.revision + 1
+            await self.session.flush()
+            self._emit(match, need, pledge)
+            if delivered < match.quantity:  # the shortfall is demand again, the rest capacity again
+                await self._propose_for_need(need)
+        else:  # reject or cancel: capacity comes back, and both sides are tried again
+            await self._release(match, target, reason, need, pledge)
+            await self._propose_for_need(need)
+            await self._propose_for_pledge(pledge)
+        return Result("applied", self.proposals)
+
+    # --- output ----------------------------------------------------------------------------------
+
+    def _emit(self, match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow) -> None:
+        data = MatchUpdated(
+            match_id=match.match_id,
+            need_id=match.need_id,
+            pledge_id=match.pledge_id,
+            crisis_id=match.crisis_id,
+            category=need.category,
+            quantity=match.quantity,
+            unit=match.unit,
+            status=match.status,
+            explanation=match.explanation,
+            organisation_id=need.organisation_id,
+            donor_id=pledge.donor_id,
+            reason=match.reason,
+            revision=match.revision,
+        )
+        event = new_event(
+            f"org.drx.match.{match.status}",
+            MATCHING_SOURCE,
+            data,
+            subject=match.match_id,
+            time=dt.datetime.now(dt.UTC),
+            event_id=f"{match.match_id}:r{match.revision}",
+            correlation_id=self.envelope.correlationid or self.envelope.id,
+        )
+        enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=match.need_id)
+
+    def _reject(self, reason: str) -> None:
+        raw = self.envelope.model_dump_json(exclude_none=True).encode()
+        topic, _, rest = self.position.partition("/")
+        partition, _, offset = rest.partition("/")
+        rejected = InputRejected(
+            reason=reason,
+            source_topic=topic,
+            source_partition=int(partition or 0),
+            source_offset=int(offset or 0),
+            original_base64=base64.b64encode(raw).decode("ascii"),
+            original_text=raw.decode(),
+            event_id=self.envelope.id,
+            event_type=self.envelope.type,
+            event_source=self.envelope.source,
+        )
+        event = new_event(
+            "org.drx.input.rejected",
+            MATCHING_SOURCE,
+            rejected,
+            subject=self.position,
+            time=dt.datetime.now(dt.UTC),
+            event_id=f"rejected:matching:{self.envelope.dedupe_key()}",
+        )
+        enqueue(self.session, topic_name(self.s.prefix, REJECTED), event, key=topic)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from services.ingest.app import IngestWorker
+from services.matching.app import MatchingWorker
+from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
+from shared.kafka.admin import create_topics
+from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, topic_name
+from shared.sources import add_source
+from tests.integration.ingest.conftest import IngestHarness
+from tests.support.builders import SOURCES
+from tests.support.kafka import Producer, TopicReader, eventually
+
+
+class Pipeline(IngestHarness):
+    matchers: list[MatchingWorker]
+
+    def matches_of(self, status: str | None = None) -> list[dict]:
+        prefix = "org.drx.match."
+        return [
+            r
+            for r in self.out.records
+            if r["type"].startswith(prefix)
+            and r["type"] != "org.drx.match.decided"
+            and (status is None or r["data"]["status"] == status)
+        ]
+
+    async def wait_matches(self, predicate, what: str, timeout: float = 60) -> list[dict]:
+        await self.out.wait_for(lambda _records: predicate(self.matches_of()), timeout, what)
+        return self.matches_of()
+
+    async def wait_matching(self, kind: str, entity_id: str, timeout: float = 30) -> None:
+        """Wait until matching (not just ingest) holds the need or pledge."""
+        table = MatchingNeedRow if kind == "need" else MatchingPledgeRow
+
+        async def held() -> bool:
+            async with self.worker.sessions() as session:
+                return await session.get(table, entity_id) is not None
+
+        await eventually(held, timeout, f"matching to hold {kind} {entity_id}")
+
+    async def ledger_violations(self) -> list[str]:
+        """Every allocation invariant, checked from the database itself."""
+        problems = []
+        async with self.worker.sessions() as session:
+            for need in await session.scalars(select(MatchingNeedRow)):
+                live = await session.scalar(
+                    select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
+                        MatchRow.need_id == need.need_id, MatchRow.status.in_(("proposed", "confirmed"))
+                    )
+                )
+                if need.proposed + need.confirmed != live:
+                    problems.append(
+                        f"need {need.need_id}: ledger {need.proposed}+{need.confirmed} != matches {live}"
+                    )
+                if need.proposed + need.confirmed + need.fulfilled > need.quantity:
+                    problems.append(f"need {need.need_id} over-allocated")
+            for pledge in await session.scalars(select(MatchingPledgeRow)):
+                live = await session.scalar(
+                    select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
+                        MatchRow.pledge_id == pledge.pledge_id, MatchRow.status.in_(("proposed", "confirmed"))
+                    )
+                )
+                fulfilled = await session.scalar(
+                    select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
+                        MatchRow.pledge_id == pledge.pledge_id, MatchRow.status == "fulfilled"
+                    )
+                )
+                if pledge.allocated > pledge.quantity:
+                    problems.append(f"pledge {pledge.pledge_id} over-allocated")
+                if pledge.allocated < live or pledge.allocated > live + fulfilled:
+                    problems.append(
+                        f"pledge {pledge.pledge_id}: allocated {pledge.allocated} vs matches {live}"
+                    )
+        return problems
+
+
+async def start_pipeline(settings, matchers: int = 1) -> Pipeline:
+    await create_topics(settings.kafka)
+    for source, role, party, name in SOURCES:
+        await add_source(settings.database, source, role, party, name)
+    ingest = IngestWorker(settings)
+    await ingest.start()
+    workers = [MatchingWorker(settings) for _ in range(matchers)]
+    for worker in workers:
+        await worker.start()
+    return ingest, workers
+
+
+@pytest.fixture
+async def pipeline(settings):
+    ingest, workers = await start_pipeline(settings)
+    prefix = settings.kafka.topic_prefix
+    try:
+        async with (
+            Producer(settings.kafka.bootstrap_servers) as producer,
+            TopicReader(
+                settings.kafka.bootstrap_servers,
+                *(topic_name(prefix, t) for t in (CANONICAL, MATCHES, REJECTED)),
+            ) as out,
+        ):
+            harness = Pipeline(settings, producer, out, ingest)
+            harness.matchers = workers
+            yield harness
+    finally:
+        for worker in workers:
+            await worker.stop()
+        await ingest.stop()
