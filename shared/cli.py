@@ -9,13 +9,20 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shared.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 __all__ = ["app", "main"]
 
@@ -191,6 +198,101 @@ def post_command(
         return
     asyncio.run(publish(_settings().kafka, envelope, key))
     typer.echo(envelope.id)
+
+
+@app.command("decide")
+def decide_command(
+    decision: Annotated[str, typer.Argument(help="confirm, reject, fulfilled or cancel")],
+    match_id: Annotated[str, typer.Argument(help="The match id (see drx matches)")],
+    source: Annotated[str, typer.Option(envvar="DRX_SOURCE", help="Your coordinator source")] = "",
+    by: Annotated[str, typer.Option(help="Who decides, for the audit trail")] = "",
+    reason: Annotated[str | None, typer.Option(help="Why (shown to the organisation and the donor)")] = None,
+    quantity: Annotated[str | None, typer.Option(help="With fulfilled: how much arrived, if less")] = None,
+) -> None:
+    """Confirm, reject, report fulfilment of, or cancel a proposed match (as a coordinator)."""
+    from shared.posting import PostError, build_envelope, publish
+
+    if not source:
+        err.print("[red]--source (or DRX_SOURCE) is required: your registered coordinator source[/red]")
+        raise typer.Exit(2)
+    data: dict[str, object] = {"match_id": match_id, "decision": decision, "decided_by": by or source}
+    if reason:
+        data["reason"] = reason
+    if quantity:
+        data["fulfilled_quantity"] = quantity
+    try:
+        envelope, key = build_envelope("decision", "decided", data, source)
+    except PostError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    asyncio.run(publish(_settings().kafka, envelope, key))
+    typer.echo(envelope.id)
+
+
+async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from shared.db.session import create_engine, create_session_factory
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@app.command("matches")
+def matches_command(
+    crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="proposed, confirmed, rejected, expired, fulfilled, cancelled")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 100,
+) -> None:
+    """List matches with their status and why they were proposed."""
+    from services.matching.queries import list_matches
+
+    rows = asyncio.run(
+        _with_session(_settings(), lambda s: list_matches(s, crisis_id=crisis, status=status, limit=limit))
+    )
+    table = Table("match", "status", "need", "pledge", "quantity", "why")
+    for m in rows:
+        table.add_row(
+            m.match_id,
+            m.status,
+            m.need_id,
+            m.pledge_id,
+            f"{m.quantity.normalize():f} {m.unit}",
+            m.explanation,
+        )
+    console.print(table)
+
+
+@app.command("coverage")
+def coverage_command(crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None) -> None:
+    """Per crisis and sector: needed, pledged, proposed, confirmed, fulfilled, shortfall."""
+    from services.matching.queries import coverage
+
+    rows = asyncio.run(_with_session(_settings(), lambda s: coverage(s, crisis_id=crisis)))
+    table = Table(
+        "crisis",
+        "sector",
+        "category",
+        "unit",
+        "needed",
+        "pledged",
+        "proposed",
+        "confirmed",
+        "fulfilled",
+        "shortfall",
+        "needs",
+    )
+    for r in rows:
+        numbers = (r.needed, r.pledged, r.proposed, r.confirmed, r.fulfilled, r.shortfall)
+        needs = ", ".join(f"{count} {label}" for label, count in sorted(r.needs_by_status.items()))
+        table.add_row(
+            r.crisis_id, r.sector, r.category, r.unit, *(f"{n.normalize():f}" for n in numbers), needs
+        )
+    console.print(table)
 
 
 @sources_app.command("add")

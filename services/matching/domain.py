@@ -27,6 +27,7 @@ __all__ = [
     "allocate",
     "distance_km",
     "eligibility",
+    "need_status",
     "rank_needs",
     "rank_pledges",
 ]
@@ -303,3 +304,23 @@ def _explain(
     if pledge.crisis_id is None:
         parts.append("standing pledge")
     return "; ".join(parts) + "."
+
+
+NeedStatus = Literal["open", "partially covered", "covered", "closed", "closed with shortfall", "withdrawn"]
+
+
+def need_status(
+    status: str, quantity: Decimal, proposed: Decimal, confirmed: Decimal, fulfilled: Decimal
+) -> NeedStatus:
+    """A need's coverage status from its ledger, as coordinators see it.
+
+    Covered counts proposals too: a proposed pledge is on its way to a decision.
+    """
+    if status == "withdrawn":
+        return "withdrawn"
+    if status == "closed":
+        return "closed" if confirmed + fulfilled >= quantity else "closed with shortfall"
+    allocated = proposed + confirmed + fulfilled
+    if allocated >= quantity:
+        return "covered"
+    return "partially covered" if allocated > 0 else "open"

@@ -399,3 +399,21 @@ def test_allocation_never_exceeds_and_leaves_nothing_eligible_unmatched(needs, p
         for p in left_pledges:
             assert not isinstance(eligibility(n, p, TODAY, SKILLS), Eligible)
     assert allocate(needs, pledges, TODAY, SKILLS) == proposals  # deterministic
+
+
+class TestNeedStatus:
+    @pytest.mark.parametrize(
+        ("status", "ledger", "expected"),
+        [
+            ("open", (0, 0, 0), "open"),
+            ("open", (100, 0, 0), "partially covered"),
+            ("open", (200, 100, 100), "covered"),
+            ("closed", (0, 300, 100), "closed"),
+            ("closed", (0, 100, 0), "closed with shortfall"),
+            ("withdrawn", (0, 0, 0), "withdrawn"),
+        ],
+    )
+    def test_status_from_the_ledger(self, status, ledger, expected):
+        from services.matching.domain import need_status
+
+        assert need_status(status, Decimal(400), *(Decimal(x) for x in ledger)) == expected
