@@ -150,6 +150,29 @@ class MatchingRepository:
                 .values(allocated=MatchingPledgeRow.allocated + pledge)
             )
 
+    async def match_keys_of(self, match_id: str) -> tuple[str, str, list[str]] | None:
+        """A match's need id, pledge id and their match keys, read as plain values.
+
+        Nothing enters the session here, so the locked loads that follow read current rows
+        (an entity loaded before its lock would keep its stale attributes).
+        """
+        row = (
+            await self.session.execute(
+                select(
+                    MatchRow.need_id,
+                    MatchRow.pledge_id,
+                    MatchingNeedRow.match_keys,
+                    MatchingPledgeRow.match_keys,
+                )
+                .join(MatchingNeedRow, MatchingNeedRow.need_id == MatchRow.need_id)
+                .join(MatchingPledgeRow, MatchingPledgeRow.pledge_id == MatchRow.pledge_id)
+                .where(MatchRow.match_id == match_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return row[0], row[1], [*row[2], *row[3]]
+
     async def match(self, match_id: str, *, lock: bool = True) -> MatchRow | None:
         query = select(MatchRow).where(MatchRow.match_id == match_id)
         return await self.session.scalar(query.with_for_update() if lock else query)

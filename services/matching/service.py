@@ -215,17 +215,14 @@ class _Unit:
     # --- decisions -------------------------------------------------------------------------------
 
     async def _on_decision(self, decision: canonical.DecisionRecorded) -> Result:
-        found = await self.repo.match(decision.match_id, lock=False)
+        found = await self.repo.match_keys_of(decision.match_id)
         if found is None:
             self._reject(f"unknown match {decision.match_id!r}")
             return Result("rejected")
-        need = await self.repo.need(found.need_id, lock=False)
-        pledge = await self.repo.pledge(found.pledge_id, lock=False)
-        assert need is not None
-        assert pledge is not None
-        await self.repo.lock_keys([*need.match_keys, *pledge.match_keys])
-        pledge = await self.repo.pledge(found.pledge_id)
-        need = await self.repo.need(found.need_id)
+        need_id, pledge_id, keys = found
+        await self.repo.lock_keys(keys)
+        pledge = await self.repo.pledge(pledge_id)
+        need = await self.repo.need(need_id)
         match = await self.repo.match(decision.match_id)
         assert need is not None
         assert pledge is not None

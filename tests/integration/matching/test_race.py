@@ -1,0 +1,154 @@
+"""Three matching workers in one consumer group racing on shared pledges: the invariants hold."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import func, select
+
+from services.matching.app import GROUP_ID
+from services.matching.domain import Eligible, eligibility
+from services.matching.mapping import need_view, pledge_view, skill_tree
+from shared.db.models import MatchingNeedRow, MatchingPledgeRow, OutboxMessage
+from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, topic_name
+from shared.reference import load_skills
+from tests.integration.matching.conftest import Pipeline, start_pipeline
+from tests.support import builders as b
+from tests.support.kafka import Producer, TopicReader, eventually
+
+ITEMS = ["HSHEBLANWHT1", "HSHEBLANCLT1", "HSHEBLANPHT1", "HSHETENTF16C"]  # three blankets, one tent
+
+
+async def _lag(settings, group: str, topic: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(partitions)
+        return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+@pytest.mark.slow
+async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(settings):
+    rng = random.Random(20261122)
+    ingest, workers = await start_pipeline(settings, matchers=3)
+    prefix = settings.kafka.topic_prefix
+    try:
+        async with (
+            Producer(settings.kafka.bootstrap_servers) as producer,
+            TopicReader(
+                settings.kafka.bootstrap_servers, *(topic_name(prefix, t) for t in (MATCHES, REJECTED))
+            ) as out,
+        ):
+            pipe = Pipeline(settings, producer, out, ingest)
+            pipe.matchers = workers
+            await pipe.declare(b.crisis())
+            events = []
+            for i in range(120):
+                spec = {
+                    "category": "supplies",
+                    "item_code": rng.choice(ITEMS),
+                    "quantity": str(rng.randint(1, 300)),
+                    "unit": "piece",
+                }
+                events.append(
+                    (
+                        "org.drx.need.posted",
+                        b.need(
+                            f"n-{i}",
+                            urgency=rng.choice(["critical", "high", "low"]),
+                            organisation=b.need()["organisation"],
+                            spec=spec,
+                        ),
+                        b.ORGANISATION[0],
+                    )
+                )
+            for i in range(160):
+                spec = {
+                    "category": "supplies",
+                    "item_code": rng.choice(ITEMS),
+                    "quantity": str(rng.randint(1, 200)),
+                    "unit": "piece",
+                }
+                crisis = rng.choice(["eq-tur-2026", None])
+                events.append(
+                    ("org.drx.pledge.posted", b.pledge(f"p-{i}", crisis_id=crisis, spec=spec), b.DONOR[0])
+                )
+            rng.shuffle(events)
+            await asyncio.gather(*(pipe.post(*event) for event in events))
+            withdrawals = [
+                ("org.drx.pledge.withdrawn", {"pledge_id": f"p-{i}", "revision": 2}, b.DONOR[0])
+                for i in rng.sample(range(160), 20)
+            ]
+            withdrawals += [
+                ("org.drx.need.withdrawn", {"need_id": f"n-{i}", "revision": 2}, b.ORGANISATION[0])
+                for i in rng.sample(range(120), 15)
+            ]
+            await asyncio.gather(*(pipe.post(*event) for event in withdrawals))
+
+            async def settled() -> bool:
+                async with ingest.sessions() as session:
+                    pending = await session.scalar(
+                        select(func.count())
+                        .select_from(OutboxMessage)
+                        .where(OutboxMessage.published_at.is_(None))
+                    )
+                    withdrawn = await session.scalar(
+                        select(func.count())
+                        .select_from(MatchingPledgeRow)
+                        .where(MatchingPledgeRow.status == "withdrawn")
+                    )
+                if pending or withdrawn < 20:
+                    return False
+                ingest_lag = sum(
+                    [
+                        await _lag(settings, f"{prefix}drx-ingest", f"{prefix}intake.{t}")
+                        for t in ("needs", "pledges")
+                    ]
+                )
+                return (
+                    ingest_lag == 0
+                    and await _lag(settings, f"{prefix}{GROUP_ID}", topic_name(prefix, CANONICAL)) == 0
+                )
+
+            await eventually(settled, 180, "every event applied by ingest and matching")
+            assert await pipe.ledger_violations() == []
+            assert not out.of_type("org.drx.input.rejected")
+
+            tree, today = skill_tree(load_skills()), b.today()
+            async with ingest.sessions() as session:
+                needs = [
+                    need_view(n)
+                    for n in await session.scalars(
+                        select(MatchingNeedRow).where(MatchingNeedRow.status == "open")
+                    )
+                ]
+                pledges = [
+                    pledge_view(p)
+                    for p in await session.scalars(
+                        select(MatchingPledgeRow).where(MatchingPledgeRow.status == "active")
+                    )
+                ]
+            assert len(needs) == 105
+            left = [
+                (n.need_id, p.pledge_id)
+                for n in needs
+                for p in pledges
+                if isinstance(eligibility(n, p, today, tree), Eligible)
+            ]
+            assert left == [], f"eligible pairs left unmatched: {left[:5]}"
+            assert len(out.of_type("org.drx.match.proposed")) > 50
+    finally:
+        for worker in workers:
+            await worker.stop()
+        await ingest.stop()
