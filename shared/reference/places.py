@@ -1,4 +1,10 @@
-"""ISO codes for places, money and languages (pycountry's data, cached)."""
+"""ISO codes for places, money and languages, from pycountry's data (each table built once).
+
+Codes are matched exactly as ISO writes them: countries and currencies upper case (``TUR``,
+``EUR``), subdivisions as ``TR-27``, languages lower case (``ar`` or ``ara``). Languages are
+ISO 639-1 two-letter or ISO 639-3 three-letter codes; ISO 639-2/B codes such as ``ger`` are not
+accepted.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +62,12 @@ def is_country(alpha3: str) -> bool:
 
 
 def country_name(alpha3: str) -> str:
-    return _countries()[alpha3]
+    """The country's ISO short name, e.g. "Türkiye" for TUR; ValueError for an unknown code."""
+    name = _countries().get(alpha3)
+    if name is None:
+        msg = f"{alpha3!r} is not an ISO 3166-1 alpha-3 country code"
+        raise ValueError(msg)
+    return name
 
 
 def is_subdivision(code: str, country_alpha3: str) -> bool:
@@ -66,6 +77,7 @@ def is_subdivision(code: str, country_alpha3: str) -> bool:
 
 
 def subdivision_name(code: str) -> str | None:
+    """The subdivision's name, e.g. "Gaziantep" for TR-27; None for an unknown code."""
     found = _subdivisions().get(code)
     return found[1] if found else None
 
@@ -81,5 +93,9 @@ def is_language(code: str) -> bool:
 
 
 def normalise_language(code: str) -> str:
-    """The ISO 639-3 code, so that ``ar`` and ``ara`` compare equal."""
-    return _languages()[code]
+    """The ISO 639-3 code, so that ``ar`` and ``ara`` compare equal; ValueError for an unknown code."""
+    found = _languages().get(code)
+    if found is None:
+        msg = f"{code!r} is not an ISO 639-1 or ISO 639-3 language code"
+        raise ValueError(msg)
+    return found
