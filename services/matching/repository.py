@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,15 @@ from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeR
 __all__ = ["CONSUMER", "MatchingRepository"]
 
 CONSUMER = "matching"
+
+
+_Query = TypeVar("_Query", bound=Select[Any])
+
+
+def _locked(query: _Query, of: Any = None) -> _Query:
+    """FOR UPDATE, and refresh objects already in the session: a row read before the lock must
+    not keep its old values once we hold it (ledgers are only changed by SQL, never in memory)."""
+    return query.with_for_update(of=of).execution_options(populate_existing=True)
 
 
 class MatchingRepository:
@@ -73,11 +82,11 @@ class MatchingRepository:
 
     async def need(self, need_id: str, *, lock: bool = True) -> MatchingNeedRow | None:
         query = select(MatchingNeedRow).where(MatchingNeedRow.need_id == need_id)
-        return await self.session.scalar(query.with_for_update() if lock else query)
+        return await self.session.scalar(_locked(query) if lock else query)
 
     async def pledge(self, pledge_id: str, *, lock: bool = True) -> MatchingPledgeRow | None:
         query = select(MatchingPledgeRow).where(MatchingPledgeRow.pledge_id == pledge_id)
-        return await self.session.scalar(query.with_for_update() if lock else query)
+        return await self.session.scalar(_locked(query) if lock else query)
 
     async def pledges_for(self, need: MatchingNeedRow, today: dt.date) -> list[MatchingPledgeRow]:
         """Active pledges with capacity that could serve ``need`` (indexed by match key), locked."""
@@ -93,8 +102,8 @@ class MatchingRepository:
                 MatchingPledgeRow.available_from <= need.needed_by,
             )
             .order_by(MatchingPledgeRow.pledge_id)
-            .with_for_update()
         )
+        query = _locked(query)
         return list(await self.session.scalars(query))
 
     async def needs_for(self, pledge: MatchingPledgeRow, today: dt.date) -> list[MatchingNeedRow]:
@@ -113,8 +122,8 @@ class MatchingRepository:
                 func.coalesce(MatchingCrisisRow.status, "active") == "active",
             )
             .order_by(MatchingNeedRow.need_id)
-            .with_for_update(of=MatchingNeedRow)
         )
+        query = _locked(query, of=MatchingNeedRow)
         if pledge.crisis_id is not None:
             query = query.where(MatchingNeedRow.crisis_id == pledge.crisis_id)
         return list(await self.session.scalars(query))
@@ -129,26 +138,39 @@ class MatchingRepository:
         await self.session.execute(insert(MatchRow).values(**values))
 
     async def shift(
-        self, *, need_id: str, pledge_id: str | None, need: dict[str, Decimal], pledge: Decimal
+        self,
+        need: MatchingNeedRow,
+        pledge: MatchingPledgeRow,
+        *,
+        proposed: Decimal = Decimal(0),
+        confirmed: Decimal = Decimal(0),
+        fulfilled: Decimal = Decimal(0),
+        allocated: Decimal = Decimal(0),
     ) -> None:
-        """Move quantities between ledger columns; the CHECK constraints refuse any overdraft."""
-        if need:
-            await self.session.execute(
-                update(MatchingNeedRow)
-                .where(MatchingNeedRow.need_id == need_id)
-                .values(
-                    {
-                        getattr(MatchingNeedRow, column): getattr(MatchingNeedRow, column) + delta
-                        for column, delta in need.items()
-                    }
-                )
+        """Move quantities in the ledgers with relative SQL updates (``x = x + delta``).
+
+        Never an absolute value computed in Python: even a stale in-memory row cannot undo
+        another transaction's change, and the CHECK constraints refuse any overdraft. The
+        objects are refreshed afterwards, so the next allocation in this transaction sees the
+        new ledgers.
+        """
+        await self.session.execute(
+            update(MatchingNeedRow)
+            .where(MatchingNeedRow.need_id == need.need_id)
+            .values(
+                proposed=MatchingNeedRow.proposed + proposed,
+                confirmed=MatchingNeedRow.confirmed + confirmed,
+                fulfilled=MatchingNeedRow.fulfilled + fulfilled,
             )
-        if pledge_id is not None and pledge:
+        )
+        if allocated:
             await self.session.execute(
                 update(MatchingPledgeRow)
-                .where(MatchingPledgeRow.pledge_id == pledge_id)
-                .values(allocated=MatchingPledgeRow.allocated + pledge)
+                .where(MatchingPledgeRow.pledge_id == pledge.pledge_id)
+                .values(allocated=MatchingPledgeRow.allocated + allocated)
             )
+        await self.session.refresh(need)
+        await self.session.refresh(pledge)
 
     async def match_keys_of(self, match_id: str) -> tuple[str, str, list[str]] | None:
         """A match's need id, pledge id and their match keys, read as plain values.
@@ -175,7 +197,7 @@ class MatchingRepository:
 
     async def match(self, match_id: str, *, lock: bool = True) -> MatchRow | None:
         query = select(MatchRow).where(MatchRow.match_id == match_id)
-        return await self.session.scalar(query.with_for_update() if lock else query)
+        return await self.session.scalar(_locked(query) if lock else query)
 
     async def live_matches(
         self,
@@ -184,12 +206,8 @@ class MatchingRepository:
         pledge_id: str | None = None,
         statuses: tuple[str, ...] = ("proposed", "confirmed"),
     ) -> list[MatchRow]:
-        query = (
-            select(MatchRow)
-            .where(MatchRow.status.in_(statuses))
-            .order_by(MatchRow.match_id)
-            .with_for_update()
-        )
+        query = select(MatchRow).where(MatchRow.status.in_(statuses)).order_by(MatchRow.match_id)
+        query = _locked(query)
         if need_id is not None:
             query = query.where(MatchRow.need_id == need_id)
         if pledge_id is not None:

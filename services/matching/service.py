@@ -194,22 +194,18 @@ class _Unit:
             revision=1,
         )
         self.session.add(match)
-        need.proposed += quantity
-        pledge.allocated += quantity
-        await self.session.flush()  # the CHECK constraints judge the new ledgers here
+        await self.session.flush()
+        await self.repo.shift(need, pledge, proposed=quantity, allocated=quantity)  # CHECKs judge here
         self._emit(match, need, pledge)
         self.proposals += 1
 
     async def _release(
         self, match: MatchRow, status: str, reason: str, need: MatchingNeedRow, pledge: MatchingPledgeRow
     ) -> None:
-        if match.status == "proposed":
-            need.proposed -= match.quantity
-        else:
-            need.confirmed -= match.quantity
-        pledge.allocated -= match.quantity
+        column = "proposed" if match.status == "proposed" else "confirmed"
         match.status, match.reason, match.revision = status, reason, match.revision + 1
         await self.session.flush()
+        await self.repo.shift(need, pledge, **{column: -match.quantity}, allocated=-match.quantity)
         self._emit(match, need, pledge)
 
     # --- decisions -------------------------------------------------------------------------------
@@ -233,18 +229,21 @@ class _Unit:
             return Result("rejected")
         reason = decision.reason or f"{decision.decision} by {decision.decided_by}"
         if decision.decision == "confirm":
-            need.proposed -= match.quantity
-            need.confirmed += match.quantity
             match.status, match.reason, match.revision = target, reason, match.revision + 1
             await self.session.flush()
+            await self.repo.shift(need, pledge, proposed=-match.quantity, confirmed=match.quantity)
             self._emit(match, need, pledge)
         elif decision.decision == "fulfilled":
             delivered = min(decision.fulfilled_quantity or match.quantity, match.quantity)
-            need.confirmed -= match.quantity
-            need.fulfilled += delivered
-            pledge.allocated -= match.quantity - delivered
             match.status, match.reason, match.revision = target, reason, match.revision + 1
             await self.session.flush()
+            await self.repo.shift(
+                need,
+                pledge,
+                confirmed=-match.quantity,
+                fulfilled=delivered,
+                allocated=delivered - match.quantity,
+            )
             self._emit(match, need, pledge)
             if delivered < match.quantity:  # the shortfall is demand again, the rest capacity again
                 await self._propose_for_need(need)

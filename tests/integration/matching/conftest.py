@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.ingest.app import IngestWorker
 from services.matching.app import MatchingWorker
@@ -44,7 +44,10 @@ class Pipeline(IngestHarness):
     async def ledger_violations(self) -> list[str]:
         """Every allocation invariant, checked from the database itself."""
         problems = []
-        async with self.worker.sessions() as session:
+        async with self.worker.sessions() as session, session.begin():
+            # One snapshot for every read below, so a worker still at work cannot make the
+            # ledgers and the matches look inconsistent.
+            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
             for need in await session.scalars(select(MatchingNeedRow)):
                 live = await session.scalar(
                     select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
@@ -71,8 +74,15 @@ class Pipeline(IngestHarness):
                 if pledge.allocated > pledge.quantity:
                     problems.append(f"pledge {pledge.pledge_id} over-allocated")
                 if pledge.allocated < live or pledge.allocated > live + fulfilled:
+                    history = [
+                        (m.match_id, m.need_id, f"{m.quantity:f}", m.status, m.reason, m.revision)
+                        for m in await session.scalars(
+                            select(MatchRow).where(MatchRow.pledge_id == pledge.pledge_id)
+                        )
+                    ]
                     problems.append(
-                        f"pledge {pledge.pledge_id}: allocated {pledge.allocated} vs matches {live}"
+                        f"pledge {pledge.pledge_id} ({pledge.status} r{pledge.revision}):"
+                        f" allocated {pledge.allocated} vs matches {live}: {history}"
                     )
         return problems
 
