@@ -7,7 +7,6 @@ its own: headers that are not UTF-8 are marked (ingest rejects them), and the bo
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from services.ingest.parsing import INVALID_HEADER_MARK, RawMessage
 from services.ingest.service import IngestService
 from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
 from shared.logging import get_logger
+from shared.worker import Backoff
 
 __all__ = ["INTAKE", "register"]
 
@@ -53,7 +53,8 @@ async def raw_body(message: StreamMessage[Any]) -> bytes:
 def register(broker: KafkaBroker, service: IngestService, topic_prefix: str, group_id: str) -> None:
     """Subscribe ingest to every intake topic."""
     by_name: dict[str, TopicSpec] = {topic_name(topic_prefix, spec): spec for spec in INTAKE}
-    failures = {"count": 0}
+
+    handle = Backoff("drx.ingest")(service.handle)
 
     async def on_intake(body: bytes, message: KafkaMessage) -> None:
         record = message.raw_message
@@ -68,17 +69,7 @@ def register(broker: KafkaBroker, service: IngestService, topic_prefix: str, gro
             headers=dict(message.headers),
         )
         started = time.perf_counter()
-        try:
-            result = await service.handle(raw)
-        except Exception:
-            # Transient (database or broker unreachable): the message is read again. Back off
-            # first, so an outage is not a hot loop of immediate redeliveries.
-            failures["count"] += 1
-            delay = min(0.2 * 2 ** failures["count"], 30.0)
-            log.exception("intake message failed; it will be read again", retry_in_s=delay)
-            await asyncio.sleep(delay)
-            raise
-        failures["count"] = 0
+        result = await handle(raw)  # a failure backs off, then the message is read again
         log.info(
             "intake message handled",
             outcome=result.outcome,

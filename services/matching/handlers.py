@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from typing import Any
@@ -17,6 +16,7 @@ from services.matching.service import MatchingService
 from shared.events.envelope import CloudEvent
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
+from shared.worker import Backoff
 
 __all__ = ["register"]
 
@@ -28,7 +28,7 @@ async def raw_body(message: StreamMessage[Any]) -> bytes:
 
 
 def register(broker: KafkaBroker, service: MatchingService, topic_prefix: str, group_id: str) -> None:
-    failures = {"count": 0}
+    handle = Backoff("drx.matching")(service.handle)
 
     async def on_canonical(body: bytes, message: KafkaMessage) -> None:
         record = message.raw_message
@@ -42,15 +42,7 @@ def register(broker: KafkaBroker, service: MatchingService, topic_prefix: str, g
             return
         today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
         started = time.perf_counter()
-        try:
-            result = await service.handle(envelope, today, position=position)
-        except Exception:
-            failures["count"] += 1
-            delay = min(0.2 * 2 ** failures["count"], 30.0)
-            log.exception("canonical event failed; it will be read again", retry_in_s=delay)
-            await asyncio.sleep(delay)
-            raise
-        failures["count"] = 0
+        result = await handle(envelope, today, position=position)  # a failure backs off, then retries
         log.info(
             "canonical event handled",
             type=envelope.type,

@@ -10,7 +10,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
-from services.matching.app import GROUP_ID
 from services.matching.domain import Eligible, eligibility
 from services.matching.mapping import need_view, pledge_view, skill_tree
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, OutboxMessage
@@ -101,7 +100,7 @@ async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(set
                 matching consumed everything ingest published."""
                 ingest_lag = 0
                 for topic in ("needs", "pledges"):
-                    ingest_lag += await _lag(settings, f"{prefix}drx-ingest", f"{prefix}intake.{topic}")
+                    ingest_lag += await _lag(settings, ingest.group_id, f"{prefix}intake.{topic}")
                 if ingest_lag:
                     return False
                 async with ingest.sessions() as session:
@@ -112,7 +111,7 @@ async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(set
                     )
                 if pending:
                     return False
-                return await _lag(settings, f"{prefix}{GROUP_ID}", topic_name(prefix, CANONICAL)) == 0
+                return await _lag(settings, workers[0].group_id, topic_name(prefix, CANONICAL)) == 0
 
             await eventually(settled, 180, "every event applied by ingest and matching")
             assert await pipe.ledger_violations() == []

@@ -1,0 +1,94 @@
+"""What every drx worker process has: a database engine, an outbox relay and a Kafka broker,
+started and stopped together, and a FastStream application around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+from shared.config import Settings
+from shared.db.session import create_engine, create_session_factory
+from shared.kafka.broker import make_broker
+from shared.logging import get_logger
+from shared.outbox import OutboxRelay
+
+__all__ = ["Backoff", "Worker"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Worker:
+    """Engine, sessions, relay and broker of one worker process. Subclasses register handlers."""
+
+    name = "worker"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings.database)
+        self.sessions = create_session_factory(self.engine)
+        self.relay = OutboxRelay(self.sessions, settings.kafka)
+        self.broker: KafkaBroker = make_broker(settings.kafka, self.name, graceful_timeout=30.0)
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group, under the topic prefix so deployments sharing a cluster stay apart."""
+        return f"{self.settings.kafka.topic_prefix}drx-{self.name}"
+
+    async def start(self) -> None:
+        await self.relay.start()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """Stop consuming (in-flight messages finish and commit), then drain and stop the relay."""
+        await self.broker.stop()
+        await self.relay.stop()
+        await self.engine.dispose()
+
+    def app(self) -> FastStream:
+        """The worker under FastStream: signals, graceful shutdown, AsyncAPI."""
+        app = FastStream(self.broker, specification=AsyncAPI(title=f"drx {self.name}", version="1.0.0"))
+
+        @app.on_startup
+        async def start_relay() -> None:
+            await self.relay.start()
+
+        @app.after_shutdown
+        async def stop_relay() -> None:
+            await self.relay.stop()
+            await self.engine.dispose()
+
+        return app
+
+
+class Backoff:
+    """Wraps a handler: on failure, wait (exponentially, up to 30 s) and re-raise.
+
+    The message is then read again (NACK_ON_ERROR). Without the wait, an outage of the database
+    would make FastStream re-read the same message in a hot loop.
+    """
+
+    def __init__(self, log_name: str) -> None:
+        self._log = get_logger(log_name)
+        self._failures = 0
+
+    def __call__(self, call: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                result = await call(*args, **kwargs)
+            except Exception:
+                self._failures += 1
+                delay = min(0.2 * 2**self._failures, 30.0)
+                self._log.exception("message failed; it will be read again", retry_in_s=delay)
+                await asyncio.sleep(delay)
+                raise
+            self._failures = 0
+            return result
+
+        return guarded
