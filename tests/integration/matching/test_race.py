@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 
 import pytest
@@ -20,6 +21,8 @@ from tests.support import builders as b
 from tests.support.kafka import Producer, TopicReader, eventually
 
 ITEMS = ["HSHEBLANWHT1", "HSHEBLANCLT1", "HSHEBLANPHT1", "HSHETENTF16C"]  # three blankets, one tent
+# DRX_RACE_SCALE=8 runs about 2,500 events instead of about 315 (the default keeps CI fast).
+SCALE = int(os.environ.get("DRX_RACE_SCALE", "1"))
 
 
 async def _lag(settings, group: str, topic: str) -> int:
@@ -53,7 +56,7 @@ async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(set
             pipe.matchers = workers
             await pipe.declare(b.crisis())
             events = []
-            for i in range(120):
+            for i in range(120 * SCALE):
                 spec = {
                     "category": "supplies",
                     "item_code": rng.choice(ITEMS),
@@ -72,7 +75,7 @@ async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(set
                         b.ORGANISATION[0],
                     )
                 )
-            for i in range(160):
+            for i in range(160 * SCALE):
                 spec = {
                     "category": "supplies",
                     "item_code": rng.choice(ITEMS),
@@ -87,11 +90,11 @@ async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(set
             await asyncio.gather(*(pipe.post(*event) for event in events))
             withdrawals = [
                 ("org.drx.pledge.withdrawn", {"pledge_id": f"p-{i}", "revision": 2}, b.DONOR[0])
-                for i in rng.sample(range(160), 20)
+                for i in rng.sample(range(160 * SCALE), 20 * SCALE)
             ]
             withdrawals += [
                 ("org.drx.need.withdrawn", {"need_id": f"n-{i}", "revision": 2}, b.ORGANISATION[0])
-                for i in rng.sample(range(120), 15)
+                for i in rng.sample(range(120 * SCALE), 15 * SCALE)
             ]
             await asyncio.gather(*(pipe.post(*event) for event in withdrawals))
 
@@ -113,7 +116,7 @@ async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(set
                     return False
                 return await _lag(settings, workers[0].group_id, topic_name(prefix, CANONICAL)) == 0
 
-            await eventually(settled, 180, "every event applied by ingest and matching")
+            await eventually(settled, 180 * SCALE, "every event applied by ingest and matching")
             assert await pipe.ledger_violations() == []
             assert not out.of_type("org.drx.input.rejected")
 
@@ -131,7 +134,7 @@ async def test_three_workers_never_over_allocate_and_leave_nothing_matchable(set
                         select(MatchingPledgeRow).where(MatchingPledgeRow.status == "active")
                     )
                 ]
-            assert len(needs) == 105
+            assert len(needs) == 105 * SCALE
             left = [
                 (n.need_id, p.pledge_id)
                 for n in needs
