@@ -370,20 +370,15 @@ def _decide_need(
     _check_crisis_ref(data.crisis_id, crisis, "data.crisis_id", problems)
     if data.needed_by < today:
         problems.add("data.needed_by", f"{data.needed_by} is in the past")
-    _check_place(data.place, "data.place", problems)
-    _check_spec(data.spec, today, ref, problems)
-    if rejected := problems.reject():
-        return rejected
-    record = canonical.NeedRecorded.model_validate(
-        {
-            **data.model_dump(),
-            "place": _normal_place(data.place),
-            "spec": _normal_spec(data.spec, today, ref),
-            "status": "open",
-            "source": envelope_source,
-        }
+    return _accept_offer(
+        canonical.NeedRecorded,
+        data,
+        status="open",
+        envelope_source=envelope_source,
+        problems=problems,
+        today=today,
+        ref=ref,
     )
-    return Accept((record,))
 
 
 def _decide_pledge(
@@ -415,20 +410,40 @@ def _decide_pledge(
             )
     if data.expires_on < today:
         problems.add("data.expires_on", f"{data.expires_on} is in the past")
+    return _accept_offer(
+        canonical.PledgeRecorded,
+        data,
+        status="active",
+        envelope_source=envelope_source,
+        problems=problems,
+        today=today,
+        ref=ref,
+    )
+
+
+def _accept_offer(
+    model: type[canonical.NeedRecorded | canonical.PledgeRecorded],
+    data: inbound.NeedPosted | inbound.PledgePosted,
+    *,
+    status: str,
+    envelope_source: str,
+    problems: _Problems,
+    today: dt.date,
+    ref: Reference,
+) -> Outcome:
+    """The checks needs and pledges share (place, spec), then the normalised canonical state."""
     _check_place(data.place, "data.place", problems)
     _check_spec(data.spec, today, ref, problems)
     if rejected := problems.reject():
         return rejected
-    record = canonical.PledgeRecorded.model_validate(
-        {
-            **data.model_dump(),
-            "place": _normal_place(data.place),
-            "spec": _normal_spec(data.spec, today, ref),
-            "status": "active",
-            "source": envelope_source,
-        }
-    )
-    return Accept((record,))
+    state = {
+        **data.model_dump(),
+        "place": _normal_place(data.place),
+        "spec": _normal_spec(data.spec, today, ref),
+        "status": status,
+        "source": envelope_source,
+    }
+    return Accept((model.model_validate(state),))
 
 
 def _decide_withdrawal(
