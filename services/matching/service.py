@@ -14,13 +14,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.matching.domain import SkillTree, allocate
+from services.matching.domain import NeedStatus, SkillTree, allocate, need_status
 from services.matching.mapping import match_keys, need_row, need_view, pledge_row, pledge_view
 from services.matching.repository import MatchingRepository
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.events import canonical
 from shared.events.envelope import CloudEvent, new_event
-from shared.events.outbound import InputRejected, MatchUpdated
+from shared.events.outbound import InputRejected, MatchContext, MatchUpdated, NeedContext, NeedCoverage
 from shared.events.registry import EVENT_TYPES
 from shared.kafka.topics import MATCHES, REJECTED, topic_name
 from shared.logging import get_logger
@@ -101,6 +101,8 @@ class _Unit:
         self.today = today
         self.position = position
         self.proposals = 0
+        # Each need whose ledger this event touches, with its coverage before the first change.
+        self._coverage_before: dict[str, tuple[tuple[NeedStatus, bool] | None, MatchingNeedRow]] = {}
 
     async def run(self) -> Result:
         if not await self.repo.claim(self.envelope.dedupe_key()):
@@ -121,7 +123,10 @@ class _Unit:
             case canonical.PledgeRecorded():
                 await self._on_pledge(self.envelope.data)
             case canonical.DecisionRecorded():
-                return await self._on_decision(data)
+                result = await self._on_decision(data)
+                self._emit_coverage()
+                return result
+        self._emit_coverage()
         return Result("applied", self.proposals)
 
     # --- needs and pledges -----------------------------------------------------------------------
@@ -135,6 +140,7 @@ class _Unit:
         if need.status == "open":
             await self._propose_for_need(need)
             return
+        self._watch(need, changed=True)
         # Withdrawn: everything live is released. Closed with its crisis: only proposals.
         statuses = ("proposed", "confirmed") if need.status == "withdrawn" else ("proposed",)
         reason = f"need {need.status}"
@@ -195,7 +201,7 @@ class _Unit:
         )
         self.session.add(match)
         await self.session.flush()
-        await self.repo.shift(need, pledge, proposed=quantity, allocated=quantity)  # CHECKs judge here
+        await self._shift(need, pledge, proposed=quantity, allocated=quantity)  # CHECKs judge here
         self._emit(match, need, pledge)
         self.proposals += 1
 
@@ -205,8 +211,17 @@ class _Unit:
         column = "proposed" if match.status == "proposed" else "confirmed"
         match.status, match.reason, match.revision = status, reason, match.revision + 1
         await self.session.flush()
-        await self.repo.shift(need, pledge, **{column: -match.quantity}, allocated=-match.quantity)
+        await self._shift(need, pledge, **{column: -match.quantity}, allocated=-match.quantity)
         self._emit(match, need, pledge)
+
+    async def _shift(self, need: MatchingNeedRow, pledge: MatchingPledgeRow, **moves: Decimal) -> None:
+        self._watch(need)
+        await self.repo.shift(need, pledge, **moves)
+
+    def _watch(self, need: MatchingNeedRow, *, changed: bool = False) -> None:
+        """Remember ``need``'s coverage before this event changes it (``changed``: it already did)."""
+        if need.need_id not in self._coverage_before:
+            self._coverage_before[need.need_id] = (None if changed else _coverage(need), need)
 
     # --- decisions -------------------------------------------------------------------------------
 
@@ -231,13 +246,13 @@ class _Unit:
         if decision.decision == "confirm":
             match.status, match.reason, match.revision = target, reason, match.revision + 1
             await self.session.flush()
-            await self.repo.shift(need, pledge, proposed=-match.quantity, confirmed=match.quantity)
+            await self._shift(need, pledge, proposed=-match.quantity, confirmed=match.quantity)
             self._emit(match, need, pledge)
         elif decision.decision == "fulfilled":
             delivered = min(decision.fulfilled_quantity or match.quantity, match.quantity)
             match.status, match.reason, match.revision = target, reason, match.revision + 1
             await self.session.flush()
-            await self.repo.shift(
+            await self._shift(
                 need,
                 pledge,
                 confirmed=-match.quantity,
@@ -270,6 +285,11 @@ class _Unit:
             donor_id=pledge.donor_id,
             reason=match.reason,
             revision=match.revision,
+            context=MatchContext(
+                **_need_context(need).model_dump(),
+                pledge_title=pledge.state["title"],
+                donor_name=pledge.state["donor"]["name"],
+            ),
         )
         event = new_event(
             f"org.drx.match.{match.status}",
@@ -281,6 +301,37 @@ class _Unit:
             correlation_id=self.envelope.correlationid or self.envelope.id,
         )
         enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=match.need_id)
+
+    def _emit_coverage(self) -> None:
+        """One ``org.drx.need.coverage`` per need whose coverage status changed in this event."""
+        for before, need in self._coverage_before.values():
+            status, filled = _coverage(need)
+            if (status, filled) == before:
+                continue
+            data = NeedCoverage(
+                need_id=need.need_id,
+                crisis_id=need.crisis_id,
+                organisation_id=need.organisation_id,
+                category=need.category,
+                status=status,
+                filled=filled,
+                quantity=need.quantity,
+                proposed=need.proposed,
+                confirmed=need.confirmed,
+                fulfilled=need.fulfilled,
+                unit=need.unit,
+                context=_need_context(need),
+            )
+            event = new_event(
+                "org.drx.need.coverage",
+                MATCHING_SOURCE,
+                data,
+                subject=need.need_id,
+                time=dt.datetime.now(dt.UTC),
+                event_id=f"coverage:{need.need_id}:{uuid.uuid4().hex[:12]}",
+                correlation_id=self.envelope.correlationid or self.envelope.id,
+            )
+            enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=need.need_id)
 
     def _reject(self, reason: str) -> None:
         raw = self.envelope.model_dump_json(exclude_none=True).encode()
@@ -306,3 +357,22 @@ class _Unit:
             event_id=f"rejected:matching:{self.envelope.dedupe_key()}",
         )
         enqueue(self.session, topic_name(self.s.prefix, REJECTED), event, key=topic)
+
+
+def _coverage(need: MatchingNeedRow) -> tuple[NeedStatus, bool]:
+    status = need_status(need.status, need.quantity, need.proposed, need.confirmed, need.fulfilled)
+    return status, need.confirmed + need.fulfilled >= need.quantity
+
+
+def _need_context(need: MatchingNeedRow) -> NeedContext:
+    state, place = need.state, need.state["place"]
+    return NeedContext(
+        need_title=state["title"],
+        organisation_name=state["organisation"]["name"],
+        sector=need.sector,
+        urgency=need.urgency,
+        needed_by=need.needed_by,
+        country=need.country,
+        admin_area=place.get("admin_area"),
+        place_name=place.get("name"),
+    )

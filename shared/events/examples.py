@@ -79,6 +79,16 @@ _FUNDS_PLEDGE: dict[str, Any] = {
     "title": "Funds raised at the Friday collection",
     "spec": {"category": "funds", "amount": "12500.00", "currency": "EUR", "purpose": "shelter"},
 }
+_NEED_CONTEXT: dict[str, Any] = {
+    "need_title": "Blankets for the Gaziantep tent camp",
+    "organisation_name": "Turkish Red Crescent, Gaziantep branch",
+    "sector": "shelter",
+    "urgency": "critical",
+    "needed_by": "2026-12-20",
+    "country": "TUR",
+    "admin_area": "TR-27",
+    "place_name": "Gaziantep",
+}
 _MATCH: dict[str, Any] = {
     "match_id": "m-3f2a9c",
     "need_id": "need-gzt-0042",
@@ -92,6 +102,11 @@ _MATCH: dict[str, Any] = {
     "organisation_id": "trc-gaziantep",
     "donor_id": "hta-berlin",
     "revision": 1,
+    "context": {
+        **_NEED_CONTEXT,
+        "pledge_title": "Winter blankets from the Berlin home-town association",
+        "donor_name": "Gaziantep HTA Berlin",
+    },
 }
 
 
@@ -227,6 +242,26 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"), start=1
         )
     },
+    "org.drx.need.coverage": _envelope(
+        "org.drx.need.coverage",
+        _MATCHING,
+        {
+            "need_id": "need-gzt-0042",
+            "crisis_id": "eq-tur-2026",
+            "organisation_id": "trc-gaziantep",
+            "category": "supplies",
+            "status": "covered",
+            "filled": True,
+            "quantity": "400",
+            "proposed": "0",
+            "confirmed": "400",
+            "fulfilled": "0",
+            "unit": "piece",
+            "context": _NEED_CONTEXT,
+        },
+        "coverage:need-gzt-0042:7c1e",
+        "need-gzt-0042",
+    ),
     "org.drx.notification.sent": _envelope(
         "org.drx.notification.sent",
         "urn:drx:service:notify",

@@ -10,13 +10,42 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.common import Category, EntityId
 
-__all__ = ["AuditRecorded", "InputRejected", "MatchStatus", "MatchUpdated", "NotificationSent"]
+__all__ = [
+    "AuditRecorded",
+    "InputRejected",
+    "MatchContext",
+    "MatchStatus",
+    "MatchUpdated",
+    "NeedContext",
+    "NeedCoverage",
+    "NotificationSent",
+]
 
 MatchStatus = Literal["proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"]
 
 
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NeedContext(_Data):
+    """What a person needs to act on a need without looking anything up: names, place, dates."""
+
+    need_title: str
+    organisation_name: str
+    sector: str
+    urgency: str
+    needed_by: dt.date
+    country: str = Field(description="ISO 3166-1 alpha-3 of the need's place.")
+    admin_area: str | None = None
+    place_name: str | None = None
+
+
+class MatchContext(NeedContext):
+    """The need's context and who offers what."""
+
+    pledge_title: str
+    donor_name: str
 
 
 class MatchUpdated(_Data):
@@ -35,6 +64,24 @@ class MatchUpdated(_Data):
     donor_id: EntityId
     reason: str | None = None
     revision: int = Field(ge=1)
+    context: MatchContext
+
+
+class NeedCoverage(_Data):
+    """A need's ledger after its coverage status changed; ``filled`` once confirmed + fulfilled cover it."""
+
+    need_id: EntityId
+    crisis_id: EntityId
+    organisation_id: EntityId
+    category: Category
+    status: Literal["open", "partially covered", "covered", "closed", "closed with shortfall", "withdrawn"]
+    filled: bool
+    quantity: Decimal = Field(description="Needed, in `unit`.")
+    proposed: Decimal
+    confirmed: Decimal
+    fulfilled: Decimal
+    unit: str
+    context: NeedContext
 
 
 class NotificationSent(_Data):

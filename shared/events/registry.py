@@ -113,6 +113,13 @@ _ALL = (
         _t(f"org.drx.match.{status}", outbound.MatchUpdated, MATCHES, "outbound", f"A match is {status}.")
         for status in ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled")
     ),
+    _t(
+        "org.drx.need.coverage",
+        outbound.NeedCoverage,
+        MATCHES,
+        "outbound",
+        "A need's coverage status changed (open, partially covered, covered, closed...).",
+    ),
     _t("org.drx.notification.sent", outbound.NotificationSent, NOTIFICATIONS, "outbound", "A notification."),
     _t("org.drx.audit.recorded", outbound.AuditRecorded, AUDIT, "outbound", "An audit record."),
     _t(

@@ -123,3 +123,31 @@ async def test_closing_a_crisis_releases_its_proposals(pipeline):
         from shared.db.models import MatchingPledgeRow
 
         assert (await session.get(MatchingPledgeRow, "p-1")).allocated == 0
+
+
+async def test_coverage_events_follow_the_need_until_confirmations_fill_it(pipeline):
+    await pipeline.declare(b.crisis())
+    await pipeline.post("org.drx.need.posted", b.need("n-1"), ORG)  # 400
+    await pipeline.wait_matching("need", "n-1")
+    for pledge_id in ("p-1", "p-2"):  # 250 each
+        await pipeline.post("org.drx.pledge.posted", b.pledge(pledge_id), DONOR)
+    proposals = await pipeline.wait_matches(lambda ms: len(ms) >= 2, "two proposals")
+    assert proposals[0]["data"]["context"]["organisation_name"] == b.need("n-1")["organisation"]["name"]
+    assert proposals[0]["data"]["context"]["pledge_title"] == b.pledge("p-1")["title"]
+    for proposal in proposals:
+        await pipeline.post(
+            "org.drx.match.decided",
+            {"match_id": proposal["data"]["match_id"], "decision": "confirm", "decided_by": "coord"},
+            COORD,
+        )
+
+    def coverage(records: list[dict]) -> list[tuple[str, bool]]:
+        kept = [r["data"] for r in records if r["type"] == "org.drx.need.coverage"]
+        return [(data["status"], data["filled"]) for data in kept]
+
+    await pipeline.out.wait_for(lambda rs: ("covered", True) in coverage(rs), 60, "the need filled")
+    assert coverage(pipeline.out.records) == [
+        ("partially covered", False),
+        ("covered", False),
+        ("covered", True),
+    ]
