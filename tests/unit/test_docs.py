@@ -6,7 +6,7 @@ from pathlib import Path
 from typer.main import get_command
 
 from shared.cli import app
-from shared.config import DatabaseSettings, KafkaSettings, LoggingSettings
+from shared.config import DatabaseSettings, KafkaSettings, LoggingSettings, NotifySettings
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
 
@@ -15,7 +15,7 @@ def test_every_setting_is_in_the_readme_table():
     documented = set(re.findall(r"^\| `(DRX_[A-Z_]+)` \|", README, flags=re.MULTILINE))
     expected = {
         f"{cls.model_config['env_prefix']}{name.upper()}"
-        for cls in (KafkaSettings, DatabaseSettings, LoggingSettings)
+        for cls in (KafkaSettings, DatabaseSettings, LoggingSettings, NotifySettings)
         for name in cls.model_fields
     }
     assert expected <= documented, f"missing from README: {sorted(expected - documented)}"

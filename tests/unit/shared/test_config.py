@@ -1,6 +1,6 @@
 import pytest
 
-from shared.config import DatabaseSettings, KafkaSettings, SettingsError, load_settings
+from shared.config import DatabaseSettings, KafkaSettings, NotifySettings, SettingsError, load_settings
 
 
 class TestLoadSettings:
@@ -72,3 +72,63 @@ class TestDatabaseUrl:
     def test_url_uses_psycopg3(self, scheme):
         settings = DatabaseSettings(url=f"{scheme}://u@h:5432/d")
         assert settings.sqlalchemy_url == "postgresql+psycopg://u@h:5432/d"
+
+
+class TestNotifySettings:
+    def test_defaults(self, monkeypatch):
+        for name in NotifySettings.model_fields:
+            monkeypatch.delenv(f"DRX_NOTIFY_{name.upper()}", raising=False)
+        notify = load_settings().notify
+        assert (notify.webhook_timeout_s, notify.max_attempts, notify.delivery_concurrency) == (5.0, 8, 20)
+        assert (notify.smtp_host, notify.smtp_port, notify.smtp_starttls) == ("127.0.0.1", 25, False)
+        assert (notify.backoff_base_s, notify.backoff_max_s) == (2.0, 600.0)
+        assert notify.email_from == "drx@localhost"
+        assert notify.webhook_keys == {}
+        assert notify.public_url is None
+
+    def test_reads_prefixed_variables_and_keys_as_json(self, monkeypatch):
+        monkeypatch.setenv("DRX_NOTIFY_SMTP_PORT", "2525")
+        monkeypatch.setenv("DRX_NOTIFY_SMTP_STARTTLS", "true")
+        monkeypatch.setenv("DRX_NOTIFY_WEBHOOK_KEYS", '{"k1": "old-secret", "k2": "new-secret"}')
+        monkeypatch.setenv("DRX_NOTIFY_PUBLIC_URL", "https://drx.example.org/ui")
+        notify = load_settings().notify
+        assert notify.smtp_port == 2525
+        assert notify.smtp_starttls is True
+        assert notify.webhook_keys == {"k1": "old-secret", "k2": "new-secret"}
+        assert notify.public_url == "https://drx.example.org/ui"
+
+    @pytest.mark.parametrize(
+        ("variable", "value"),
+        [
+            ("DRX_NOTIFY_WEBHOOK_TIMEOUT_S", "0"),
+            ("DRX_NOTIFY_SMTP_PORT", "70000"),
+            ("DRX_NOTIFY_MAX_ATTEMPTS", "0"),
+            ("DRX_NOTIFY_DELIVERY_CONCURRENCY", "0"),
+            ("DRX_NOTIFY_EMAIL_FROM", "nobody"),
+            ("DRX_NOTIFY_PUBLIC_URL", "drx.example.org"),
+            ("DRX_NOTIFY_WEBHOOK_KEYS", "k1=secret"),
+            ("DRX_NOTIFY_WEBHOOK_KEYS", '{"key with space": "s"}'),
+            ("DRX_NOTIFY_WEBHOOK_KEYS", '{"k1": ""}'),
+        ],
+    )
+    def test_invalid_value_names_the_variable(self, monkeypatch, variable, value):
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(SettingsError, match=variable):
+            load_settings()
+
+    def test_backoff_cap_below_base_is_refused(self, monkeypatch):
+        monkeypatch.setenv("DRX_NOTIFY_BACKOFF_BASE_S", "10")
+        monkeypatch.setenv("DRX_NOTIFY_BACKOFF_MAX_S", "5")
+        with pytest.raises(SettingsError, match="DRX_NOTIFY_BACKOFF_MAX_S must be at least"):
+            load_settings()
+
+    def test_smtp_username_needs_a_password(self):
+        with pytest.raises(ValueError, match="DRX_NOTIFY_SMTP_PASSWORD"):
+            NotifySettings(smtp_username="drx")
+
+    def test_secrets_never_show_in_repr(self):
+        notify = NotifySettings(
+            smtp_username="drx", smtp_password="hunter2", webhook_keys={"k1": "webhook-secret"}
+        )
+        assert "hunter2" not in repr(notify)
+        assert "webhook-secret" not in repr(notify)
