@@ -1,0 +1,308 @@
+"""Notify's channels: one attempt to deliver one message by signed webhook or by email.
+
+:meth:`Channels.send` either returns (the receiver accepted the message) or raises
+:class:`DeliveryError` with a short message for the delivery record and ``retryable`` saying
+whether another attempt can help. Retries, backoff and dead letters are the caller's
+(``services/notify/delivery.py``); this module keeps no state but an HTTP connection pool.
+
+Every attempt is bounded by ``DRX_NOTIFY_WEBHOOK_TIMEOUT_S`` as a whole (connect, send, wait,
+read), not per network operation, so a slow or trickling endpoint cannot hold a sender longer.
+
+Receivers deduplicate on the delivery id, which is the same in every attempt: the
+``X-Drx-Delivery`` header and body field of a webhook, the ``Message-ID`` and
+``X-Drx-Delivery`` headers of an email. See docs/webhooks.md for the receiving side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any, Literal
+
+import aiosmtplib
+import httpx
+
+from services.notify.signing import HEADER_DELIVERY, HEADER_KEY_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from shared.config import NotifySettings
+
+__all__ = ["Channels", "DeliveryError", "Outgoing", "email_message", "message_id", "webhook_body"]
+
+_USER_AGENT = "drx-notify/1"
+_SNIPPET = 120  # characters of a refusing endpoint's answer kept in the error message
+_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_EMAIL = re.compile(r"[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+")
+_DOT_ATOM = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+_MAX_ID = 200
+_RETRYABLE_HTTP = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to one address, as the delivery record describes it."""
+
+    delivery_id: str  # stable across retries; receivers deduplicate on it
+    channel: Literal["webhook", "email"]
+    address: str  # URL for webhook, email address for email
+    subject: str
+    text: str  # short human text (plain)
+    payload: Mapping[str, Any]  # JSON-safe; the webhook body is {"delivery_id", "subject", "text", "data"}
+    key_id: str | None = None  # webhook signing key id
+    secret: str | None = None  # webhook signing secret
+
+
+class DeliveryError(Exception):
+    """A failed attempt. ``retryable`` False means do not try again.
+
+    Retryable (transient): connection errors, timeouts, HTTP 408/425/429/5xx, SMTP 4xx. Final
+    (permanent): other HTTP 3xx/4xx (e.g. 400/401/403/404/410/422), SMTP 5xx, and anything
+    wrong with the message itself (malformed address, missing signing key).
+    """
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+    def __repr__(self) -> str:
+        return f"DeliveryError({str(self)!r}, retryable={self.retryable})"
+
+
+class Channels:
+    """Sends :class:`Outgoing` messages; :meth:`start` before the first webhook, :meth:`stop` after."""
+
+    def __init__(self, settings: NotifySettings) -> None:
+        self._settings = settings
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        """Create the HTTP client (a connection pool). Calling it again does nothing."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._settings.webhook_timeout_s),
+                follow_redirects=False,
+                headers={"User-Agent": _USER_AGENT},
+            )
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def send(self, message: Outgoing, *, now: dt.datetime) -> None:
+        """Deliver once or raise DeliveryError with a short precise message.
+
+        For example ``HTTP 503 from https://…``, ``timed out after 5.0 s waiting for https://…``,
+        ``SMTP 550 no such user (RCPT TO …)``. ``now`` is the signing timestamp and the email's
+        ``Date``; a naive datetime is read as UTC.
+        """
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+        if not _header_safe(message.delivery_id):
+            msg = f"delivery id {message.delivery_id[:_MAX_ID]!r} cannot go in a header"
+            raise DeliveryError(msg, retryable=False)
+        if message.channel == "webhook":
+            await self._webhook(message, now)
+        elif message.channel == "email":
+            await self._email(message, now)
+        else:
+            msg = f"channel {message.channel!r} is not sent by notify's channels"
+            raise DeliveryError(msg, retryable=False)
+
+    # --- webhook ---------------------------------------------------------------------------------
+
+    async def _webhook(self, message: Outgoing, now: dt.datetime) -> None:
+        if self._client is None:
+            msg = "Channels.start() must be awaited before sending webhooks"
+            raise RuntimeError(msg)
+        url = _webhook_url(message.address)
+        shown = _show(url)
+        if not message.key_id or not message.secret:
+            msg = f"no signing key for {shown} (key id {message.key_id!r})"
+            raise DeliveryError(msg, retryable=False)
+        if not _KEY_ID.fullmatch(message.key_id):
+            msg = f"key id {message.key_id!r} cannot go in a header"
+            raise DeliveryError(msg, retryable=False)
+        body = webhook_body(message)
+        timestamp = int(now.timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            HEADER_DELIVERY: message.delivery_id,
+            HEADER_TIMESTAMP: str(timestamp),
+            HEADER_KEY_ID: message.key_id,
+            HEADER_SIGNATURE: sign(message.secret, timestamp, body),
+        }
+        timeout = self._settings.webhook_timeout_s
+        try:
+            async with (
+                asyncio.timeout(timeout),
+                self._client.stream("POST", url, content=body, headers=headers) as response,
+            ):
+                status = response.status_code
+                if 200 <= status < 300:  # noqa: PLR2004  (the 2xx range)
+                    return
+                answer = await _snippet(response)
+        except (TimeoutError, httpx.TimeoutException):
+            msg = f"timed out after {timeout} s waiting for {shown}"
+            raise DeliveryError(msg, retryable=True) from None
+        except httpx.UnsupportedProtocol as error:
+            raise DeliveryError(f"cannot post to {shown}: {error}", retryable=False) from None
+        except httpx.LocalProtocolError as error:
+            raise DeliveryError(f"cannot send the request to {shown}: {error}", retryable=False) from None
+        except httpx.ConnectError as error:
+            raise DeliveryError(f"cannot connect to {shown}: {_reason(error)}", retryable=True) from None
+        except httpx.TransportError as error:
+            msg = f"{type(error).__name__} from {shown}: {_reason(error)}"
+            raise DeliveryError(msg, retryable=True) from None
+        msg = f"HTTP {status} from {shown}"
+        if 300 <= status < 400:  # noqa: PLR2004  (redirects)
+            location = response.headers.get("location", "none")[:_SNIPPET]
+            msg += f" (redirects are not followed; Location: {location})"
+        elif answer:
+            msg += f": {answer}"
+        raise DeliveryError(msg, retryable=_retryable_http(status))
+
+    # --- email -----------------------------------------------------------------------------------
+
+    async def _email(self, message: Outgoing, now: dt.datetime) -> None:
+        s = self._settings
+        address = message.address.strip()
+        if not _EMAIL.fullmatch(address):
+            msg = f"malformed email address {message.address[:_MAX_ID]!r}"
+            raise DeliveryError(msg, retryable=False)
+        mail = email_message(message, address, email_from=s.email_from, now=now)
+        server = f"{s.smtp_host}:{s.smtp_port}"
+        try:
+            async with asyncio.timeout(s.webhook_timeout_s):
+                await aiosmtplib.send(
+                    mail,
+                    sender=parseaddr(s.email_from)[1],
+                    recipients=[address],
+                    hostname=s.smtp_host,
+                    port=s.smtp_port,
+                    username=s.smtp_username,
+                    password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                    start_tls=s.smtp_starttls,
+                    timeout=s.webhook_timeout_s,
+                )
+        except (TimeoutError, aiosmtplib.SMTPTimeoutError):
+            msg = f"timed out after {s.webhook_timeout_s} s talking to SMTP server {server}"
+            raise DeliveryError(msg, retryable=True) from None
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            refused = error.recipients[0]
+            raise _smtp_refused(refused.code, refused.message, f"RCPT TO {refused.recipient}") from None
+        except aiosmtplib.SMTPResponseException as error:
+            raise _smtp_refused(error.code, error.message, _smtp_step(error)) from None
+        except aiosmtplib.SMTPNotSupported as error:
+            raise DeliveryError(f"SMTP server {server}: {error.message}", retryable=False) from None
+        except aiosmtplib.SMTPConnectError as error:
+            msg = f"cannot connect to SMTP server {server}: {_reason(error)}"
+            raise DeliveryError(msg, retryable=True) from None
+        except (aiosmtplib.SMTPException, OSError) as error:  # disconnected, no STARTTLS, TLS errors
+            raise DeliveryError(f"SMTP server {server}: {_reason(error)}", retryable=True) from None
+
+
+def webhook_body(message: Outgoing) -> bytes:
+    """The exact JSON bytes posted (and signed) for a webhook message."""
+    document = {
+        "delivery_id": message.delivery_id,
+        "subject": message.subject,
+        "text": message.text,
+        "data": message.payload,
+    }
+    try:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as error:
+        raise DeliveryError(f"payload is not JSON: {error}", retryable=False) from None
+
+
+def message_id(delivery_id: str, email_from: str) -> str:
+    """The ``Message-ID`` of every email of a delivery: the same on each attempt, unique per delivery."""
+    domain = parseaddr(email_from)[1].rpartition("@")[2]
+    if not _DOT_ATOM.fullmatch(domain):
+        domain = "drx.invalid"
+    local = delivery_id
+    if not _DOT_ATOM.fullmatch(local):
+        local = hashlib.sha256(delivery_id.encode()).hexdigest()
+    return f"<{local}@{domain}>"
+
+
+def email_message(message: Outgoing, address: str, *, email_from: str, now: dt.datetime) -> EmailMessage:
+    """The plain-text email of ``message``, with the headers receivers deduplicate on."""
+    mail = EmailMessage()
+    mail["From"] = email_from
+    mail["To"] = address
+    mail["Subject"] = " ".join(message.subject.split())  # one line, whatever the template did
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = message_id(message.delivery_id, email_from)
+    mail[HEADER_DELIVERY] = message.delivery_id
+    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to drx
+    mail.set_content(message.text)
+    return mail
+
+
+def _webhook_url(address: str) -> httpx.URL:
+    try:
+        url = httpx.URL(address.strip())
+    except httpx.InvalidURL as error:
+        raise DeliveryError(f"malformed webhook URL: {error}", retryable=False) from None
+    if url.scheme not in {"http", "https"} or not url.host:
+        msg = f"malformed webhook URL {address[:_MAX_ID]!r}: need http:// or https:// and a host"
+        raise DeliveryError(msg, retryable=False)
+    return url
+
+
+def _show(url: httpx.URL) -> str:
+    """The URL for messages and logs: without user info, query or fragment, which may hold tokens."""
+    return f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}"
+
+
+def _retryable_http(status: int) -> bool:
+    return status in _RETRYABLE_HTTP or status >= 500  # noqa: PLR2004  (server errors)
+
+
+async def _snippet(response: httpx.Response) -> str:
+    """The start of a refusing endpoint's answer, on one line (it often says what is wrong)."""
+    read = b""
+    async for chunk in response.aiter_bytes():
+        read += chunk
+        if len(read) >= _SNIPPET * 4:
+            break
+    text = " ".join(read.decode("utf-8", "replace").split())
+    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
+
+
+def _header_safe(value: str) -> bool:
+    return 0 < len(value) <= _MAX_ID and value.isascii() and value.isprintable()
+
+
+def _reason(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+def _smtp_step(error: aiosmtplib.SMTPResponseException) -> str:
+    if isinstance(error, aiosmtplib.SMTPSenderRefused):
+        return f"MAIL FROM {error.sender}"
+    if isinstance(error, aiosmtplib.SMTPRecipientRefused):
+        return f"RCPT TO {error.recipient}"
+    if isinstance(error, aiosmtplib.SMTPDataError):
+        return "DATA"
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return "AUTH"
+    if isinstance(error, aiosmtplib.SMTPHeloError):
+        return "EHLO"
+    return "connect" if isinstance(error, aiosmtplib.SMTPConnectResponseError) else "SMTP"
+
+
+def _smtp_refused(code: int, text: str, step: str) -> DeliveryError:
+    """SMTP 5xx is a permanent refusal; 4xx (and anything else) may pass on another attempt."""
+    line = " ".join(text.split())
+    if len(line) > _SNIPPET:
+        line = line[: _SNIPPET - 1] + "…"
+    permanent = 500 <= code < 600  # noqa: PLR2004  (SMTP permanent failures)
+    return DeliveryError(f"SMTP {code} {line} ({step})", retryable=not permanent)

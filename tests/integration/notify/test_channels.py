@@ -1,0 +1,468 @@
+"""Notify's channels against real local servers: an HTTP receiver that checks signatures, and SMTP.
+
+Only :meth:`Channels.send` is under test: one attempt, its outcome, and whether another attempt
+may help. Retrying is the delivery loop's (tests/integration/notify/test_delivery.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import email
+import email.policy
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Literal, Self
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from services.notify.channels import Channels, DeliveryError, Outgoing, message_id
+from services.notify.signing import verify
+from shared.config import NotifySettings
+from shared.infra._process import free_port
+
+KEYS = {"k1": "first-secret", "k2": "second-secret"}
+NOW = dt.datetime.now(dt.UTC)
+TIMEOUT_S = 0.5
+Mode = Literal["answer", "hang", "trickle", "close"]
+
+
+# --- an HTTP receiver ----------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+    problem: str | None  # None when the signature verified, else why not
+    status: int | None = None  # what we answered; None when we did not
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that verifies like a receiver following docs/webhooks.md.
+
+    It answers ``statuses`` in turn and then ``then``; a request whose signature does not verify
+    gets 401. ``mode`` makes it misbehave: ``hang`` never answers, ``trickle`` sends its answer a
+    byte at a time forever, ``close`` hangs up without answering.
+    """
+
+    keys: dict[str, str] = field(default_factory=lambda: dict(KEYS))
+    statuses: list[int] = field(default_factory=list)
+    then: int = 200
+    mode: Mode = "answer"
+    answer: bytes = b""
+    extra: str = ""
+    requests: list[Request] = field(default_factory=list)
+    url: str = ""
+    _server: asyncio.Server | None = None
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _handlers: set[asyncio.Task] = field(default_factory=set)
+
+    @property
+    def delivered(self) -> set[str]:
+        """Delivery ids accepted, deduplicated the way docs/webhooks.md tells receivers to."""
+        return {r.json["delivery_id"] for r in self.requests if r.status == 200 and r.problem is None}
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/hooks/drx"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._closing.set()
+        self._server.close()
+        if self._handlers:  # let every connection finish and close before the loop goes away
+            await asyncio.wait(self._handlers, timeout=10)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            await self._handle(reader, writer)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            self._handlers.discard(task)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            headers = {
+                name.strip().lower(): value.strip()
+                for name, _, value in (line.partition(":") for line in head[1:] if ":" in line)
+            }
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            try:
+                verify(self.keys, headers, body, dt.datetime.now(dt.UTC))
+                problem = None
+            except ValueError as error:
+                problem = str(error)
+            request = Request(headers, body, problem)
+            self.requests.append(request)
+            await self._respond(request, writer)
+
+    async def _respond(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        if self.mode == "hang":
+            await self._closing.wait()
+            return
+        if self.mode == "close":
+            return
+        if self.mode == "trickle":  # a byte every 50 ms: no single read ever waits long
+            writer.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(400):
+                if self._closing.is_set():
+                    return
+                writer.write(b".")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            return
+        status = 401 if request.problem else (self.statuses.pop(0) if self.statuses else self.then)
+        request.status = status
+        head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(self.answer)}\r\nConnection: close\r\n"
+        writer.write(f"{head}{self.extra}\r\n".encode() + self.answer)
+        await writer.drain()
+
+
+# --- an SMTP server --------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1. ``refuse`` makes it answer RCPT with that reply."""
+
+    def __init__(self, *, password: str | None = None) -> None:
+        self.messages: list[tuple[Envelope, EmailMessage]] = []
+        self.refuse: str | None = None
+        self.logins: list[str] = []
+        self.port = free_port()
+        options = {}
+        if password is not None:
+            options = {"auth_require_tls": False, "auth_required": False, "authenticator": self._login}
+            self._password = password
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
+
+    def _login(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: LoginPassword
+    ) -> AuthResult:
+        self.logins.append(data.login.decode())
+        return AuthResult(success=data.password.decode() == self._password, handled=False)
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append((envelope, message))
+        return "250 accepted"
+
+    def __enter__(self) -> Self:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
+
+
+# --- fixtures and helpers -------------------------------------------------------------------------
+
+
+def settings(**changes) -> NotifySettings:
+    return NotifySettings(**{"webhook_timeout_s": TIMEOUT_S, **changes})
+
+
+@pytest.fixture
+async def channels() -> AsyncIterator[Channels]:
+    sender = Channels(settings())
+    await sender.start()
+    try:
+        yield sender
+    finally:
+        await sender.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with Mailbox() as box:
+        yield box
+
+
+def hook(url: str, **changes) -> Outgoing:
+    fields = {
+        "delivery_id": "dlv-0a1b2c3d4e5f60718293a4b5",
+        "channel": "webhook",
+        "address": url,
+        "subject": "Proposed: 250 piece for Blankets",
+        "text": "250 \u00e7ad\u0131r battaniyesi, Gaziantep \u2013 `drx decide confirm m-3f2a9c`.",
+        "payload": {"kind": "match.proposed", "match": {"match_id": "m-3f2a9c", "quantity": 250}},
+        "key_id": "k1",
+        "secret": KEYS["k1"],
+    }
+    return Outgoing(**{**fields, **changes})
+
+
+def mail(address: str = "leyla@example.org", **changes) -> Outgoing:
+    return hook(address, channel="email", key_id=None, secret=None, **changes)
+
+
+async def failure(sender: Channels, message: Outgoing) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        await sender.send(message, now=NOW)
+    return caught.value
+
+
+# --- webhook ---------------------------------------------------------------------------------------
+
+
+class TestWebhook:
+    async def test_a_delivery_is_posted_signed_and_verified_by_the_receiver(self, channels):
+        async with Receiver() as receiver:
+            await channels.send(hook(receiver.url), now=NOW)
+        (request,) = receiver.requests
+        assert request.problem is None
+        assert request.status == 200
+        assert request.headers["content-type"] == "application/json"
+        assert request.headers["x-drx-delivery"] == "dlv-0a1b2c3d4e5f60718293a4b5"
+        assert request.headers["x-drx-key-id"] == "k1"
+        assert request.headers["x-drx-timestamp"] == str(int(NOW.timestamp()))
+        assert request.headers["x-drx-signature"].startswith("v1=")
+        assert request.json == {
+            "delivery_id": "dlv-0a1b2c3d4e5f60718293a4b5",
+            "subject": "Proposed: 250 piece for Blankets",
+            "text": hook("").text,
+            "data": {"kind": "match.proposed", "match": {"match_id": "m-3f2a9c", "quantity": 250}},
+        }
+
+    async def test_the_second_key_of_a_rotation_verifies_too(self, channels):
+        async with Receiver() as receiver:
+            await channels.send(hook(receiver.url, key_id="k2", secret=KEYS["k2"]), now=NOW)
+        assert [(r.headers["x-drx-key-id"], r.problem) for r in receiver.requests] == [("k2", None)]
+
+    async def test_a_receiver_with_another_secret_refuses_and_that_is_final(self, channels):
+        async with Receiver(keys={"k1": "rotated-away"}) as receiver:
+            error = await failure(channels, hook(receiver.url))
+        assert "signature does not match" in receiver.requests[0].problem
+        assert error.retryable is False
+        assert str(error) == f"HTTP 401 from {receiver.url}"
+
+    async def test_three_503s_are_retryable_and_the_fourth_attempt_delivers_the_same_id(self, channels):
+        async with Receiver(statuses=[503, 503, 503]) as receiver:
+            errors = [await failure(channels, hook(receiver.url)) for _ in range(3)]
+            await channels.send(hook(receiver.url), now=NOW)
+        assert [(e.retryable, str(e)) for e in errors] == [(True, f"HTTP 503 from {receiver.url}")] * 3
+        assert [r.status for r in receiver.requests] == [503, 503, 503, 200]
+        assert {r.headers["x-drx-delivery"] for r in receiver.requests} == {"dlv-0a1b2c3d4e5f60718293a4b5"}
+        assert all(r.problem is None for r in receiver.requests)
+
+    async def test_a_repeat_after_success_is_deduplicated_by_the_receiver(self, channels):
+        """What happens when the worker crashes between sending and recording: same id twice."""
+        async with Receiver() as receiver:
+            await channels.send(hook(receiver.url), now=NOW)
+            await channels.send(hook(receiver.url), now=NOW + dt.timedelta(seconds=40))
+        assert len(receiver.requests) == 2
+        assert receiver.delivered == {"dlv-0a1b2c3d4e5f60718293a4b5"}
+
+    @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 410, 413, 422])
+    async def test_a_client_error_is_final(self, channels, status):
+        async with Receiver(then=status) as receiver:
+            error = await failure(channels, hook(receiver.url))
+        assert error.retryable is False
+        assert str(error) == f"HTTP {status} from {receiver.url}"
+
+    @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+    async def test_timeouts_throttling_and_server_errors_are_retryable(self, channels, status):
+        async with Receiver(then=status) as receiver:
+            error = await failure(channels, hook(receiver.url))
+        assert error.retryable is True
+        assert f"HTTP {status}" in str(error)
+
+    async def test_the_start_of_the_endpoints_answer_is_kept_for_the_operator(self, channels):
+        answer = b"invalid payload:\r\n  unknown field 'data.match'\n" + b"x" * 500
+        async with Receiver(then=422, answer=answer) as receiver:
+            error = await failure(channels, hook(receiver.url))
+        expected = f"HTTP 422 from {receiver.url}: invalid payload: unknown field 'data.match' xxx"
+        assert str(error).startswith(expected)
+        assert str(error).endswith("x\u2026")  # cut short
+        assert len(str(error)) < 200
+
+    async def test_a_redirect_is_not_followed_and_is_final(self, channels):
+        async with Receiver(then=301, extra="Location: https://example.org/new\r\n") as receiver:
+            error = await failure(channels, hook(receiver.url))
+        assert error.retryable is False
+        assert "HTTP 301" in str(error)
+        assert "Location: https://example.org/new" in str(error)
+        assert len(receiver.requests) == 1
+
+    async def test_tokens_in_the_url_stay_out_of_the_error(self, channels):
+        async with Receiver(then=503) as receiver:
+            url = receiver.url.replace("http://", "http://user:hunter2@") + "?token=s3cret"
+            error = await failure(channels, hook(url))
+        assert str(error) == f"HTTP 503 from {receiver.url}"
+
+    async def test_an_endpoint_that_never_answers_times_out_retryably(self, channels):
+        async with Receiver(mode="hang") as receiver:
+            started = asyncio.get_running_loop().time()
+            error = await failure(channels, hook(receiver.url))
+            waited = asyncio.get_running_loop().time() - started
+        assert error.retryable is True
+        assert str(error) == f"timed out after {TIMEOUT_S} s waiting for {receiver.url}"
+        assert len(receiver.requests) == 1
+        assert waited < 20 * TIMEOUT_S  # bounded by the timeout, not by the endpoint
+
+    async def test_a_trickling_endpoint_cannot_stretch_the_timeout(self, channels):
+        """Each read gets a byte within 50 ms, so only a bound on the whole attempt stops it."""
+        async with Receiver(mode="trickle") as receiver:
+            started = asyncio.get_running_loop().time()
+            error = await failure(channels, hook(receiver.url))
+            waited = asyncio.get_running_loop().time() - started
+        assert error.retryable is True
+        assert str(error).startswith(f"timed out after {TIMEOUT_S} s")
+        assert waited < 20 * TIMEOUT_S  # the endpoint would have gone on for 20 s
+
+    async def test_an_endpoint_that_hangs_up_is_retryable(self, channels):
+        async with Receiver(mode="close") as receiver:
+            error = await failure(channels, hook(receiver.url))
+        assert error.retryable is True
+        assert receiver.url in str(error)
+
+    async def test_nothing_listening_is_retryable(self, channels):
+        url = f"http://127.0.0.1:{free_port()}/hooks/drx"
+        error = await failure(channels, hook(url))
+        assert error.retryable is True
+        assert str(error).startswith(f"cannot connect to {url}: ")
+
+    @pytest.mark.parametrize("address", ["not a url", "ftp://example.org/x", "http://", "mailto:x@y.org"])
+    async def test_a_malformed_url_is_final(self, channels, address):
+        error = await failure(channels, hook(address))
+        assert error.retryable is False
+        assert "malformed webhook URL" in str(error)
+
+    async def test_no_signing_secret_is_final(self, channels):
+        async with Receiver() as receiver:
+            error = await failure(channels, hook(receiver.url, secret=None))
+        assert error.retryable is False
+        assert "no signing key" in str(error)
+        assert receiver.requests == []
+
+    async def test_a_payload_that_is_not_json_is_final(self, channels):
+        async with Receiver() as receiver:
+            error = await failure(channels, hook(receiver.url, payload={"when": NOW}))
+        assert error.retryable is False
+        assert str(error).startswith("payload is not JSON")
+        assert receiver.requests == []
+
+    async def test_sending_before_start_is_a_programming_error(self):
+        with pytest.raises(RuntimeError, match="start"):
+            await Channels(settings()).send(hook("http://127.0.0.1:9/"), now=NOW)
+
+
+# --- email -----------------------------------------------------------------------------------------
+
+
+class TestEmail:
+    async def test_the_mail_arrives_with_the_headers_receivers_deduplicate_on(self, mailbox):
+        sender = Channels(settings(smtp_port=mailbox.port, email_from="drx@relief.example.org"))
+        await sender.send(mail(), now=NOW)
+        ((envelope, message),) = mailbox.messages
+        assert envelope.mail_from == "drx@relief.example.org"
+        assert envelope.rcpt_tos == ["leyla@example.org"]
+        assert message["From"] == "drx@relief.example.org"
+        assert message["To"] == "leyla@example.org"
+        assert message["Subject"] == "Proposed: 250 piece for Blankets"
+        assert message["X-Drx-Delivery"] == "dlv-0a1b2c3d4e5f60718293a4b5"
+        assert message["Message-ID"] == "<dlv-0a1b2c3d4e5f60718293a4b5@relief.example.org>"
+        assert message["Auto-Submitted"] == "auto-generated"
+        assert message["Date"].datetime == NOW.replace(microsecond=0)
+        assert message.get_content_type() == "text/plain"
+        assert message.get_content().strip() == mail().text
+
+    async def test_every_attempt_carries_the_same_message_id(self, mailbox):
+        sender = Channels(settings(smtp_port=mailbox.port))
+        await sender.send(mail(), now=NOW)
+        await sender.send(mail(), now=NOW + dt.timedelta(minutes=5))
+        ids = {message["Message-ID"] for _, message in mailbox.messages}
+        assert ids == {message_id("dlv-0a1b2c3d4e5f60718293a4b5", "drx@localhost")}
+
+    async def test_a_multi_line_subject_is_folded_onto_one_line(self, mailbox):
+        sender = Channels(settings(smtp_port=mailbox.port))
+        await sender.send(mail(subject="Filled:\r\nBcc: everyone@example.org"), now=NOW)
+        ((_, message),) = mailbox.messages
+        assert message["Subject"] == "Filled: Bcc: everyone@example.org"
+        assert message["Bcc"] is None
+
+    async def test_a_permanent_refusal_is_final(self, mailbox):
+        mailbox.refuse = "550 5.1.1 no such user here"
+        sender = Channels(settings(smtp_port=mailbox.port))
+        error = await failure(sender, mail())
+        assert error.retryable is False
+        assert str(error) == "SMTP 550 5.1.1 no such user here (RCPT TO leyla@example.org)"
+        assert mailbox.messages == []
+
+    async def test_a_temporary_refusal_is_retryable(self, mailbox):
+        mailbox.refuse = "451 4.7.1 greylisted, try again later"
+        sender = Channels(settings(smtp_port=mailbox.port))
+        error = await failure(sender, mail())
+        assert error.retryable is True
+        assert str(error).startswith("SMTP 451 4.7.1 greylisted")
+
+    async def test_credentials_are_used_and_a_wrong_password_is_final(self):
+        with Mailbox(password="right") as box:
+            good = Channels(settings(smtp_port=box.port, smtp_username="drx", smtp_password="right"))
+            await good.send(mail(), now=NOW)
+            bad = Channels(settings(smtp_port=box.port, smtp_username="drx", smtp_password="wrong"))
+            error = await failure(bad, mail())
+        assert box.logins[0] == "drx"
+        assert len(box.messages) == 1
+        assert error.retryable is False
+        assert str(error).startswith("SMTP 535")
+
+    async def test_required_starttls_on_a_server_without_it_is_an_error(self, mailbox):
+        sender = Channels(settings(smtp_port=mailbox.port, smtp_starttls=True))
+        error = await failure(sender, mail())
+        assert "STARTTLS" in str(error)
+        assert mailbox.messages == []
+
+    async def test_no_smtp_server_is_retryable(self):
+        port = free_port()
+        error = await failure(Channels(settings(smtp_port=port)), mail())
+        assert error.retryable is True
+        assert str(error).startswith(f"cannot connect to SMTP server 127.0.0.1:{port}")
+
+    async def test_a_server_that_never_greets_times_out_retryably(self):
+        connected: list[asyncio.StreamWriter] = []
+        silent = await asyncio.start_server(lambda _reader, writer: connected.append(writer), "127.0.0.1", 0)
+        port = silent.sockets[0].getsockname()[1]
+        try:
+            error = await failure(Channels(settings(smtp_port=port)), mail())
+        finally:
+            for writer in connected:
+                writer.close()
+            silent.close()
+            await silent.wait_closed()
+        assert error.retryable is True
+        assert str(error) == f"timed out after {TIMEOUT_S} s talking to SMTP server 127.0.0.1:{port}"
+
+    @pytest.mark.parametrize(
+        "address", ["leyla", "leyla@", "two@at@example.org", "a b@example.org", "x@y.org\r\nBcc: z@y.org"]
+    )
+    async def test_a_malformed_address_is_final_and_nothing_is_sent(self, mailbox, address):
+        sender = Channels(settings(smtp_port=mailbox.port))
+        error = await failure(sender, mail(address))
+        assert error.retryable is False
+        assert str(error).startswith("malformed email address")
+        assert mailbox.messages == []
