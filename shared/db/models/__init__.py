@@ -3,11 +3,13 @@
 Tables are grouped by owning service; a service writes only its own tables.
 """
 
+from shared.db.models.audit import AuditRecordRow
 from shared.db.models.ingest import CrisisRow, NeedRow, PledgeRow, SourceRow
 from shared.db.models.matching import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.db.models.messaging import OutboxMessage, ProcessedEvent
 
 __all__ = [
+    "AuditRecordRow",
     "CrisisRow",
     "MatchRow",
     "MatchingCrisisRow",
