@@ -22,7 +22,7 @@ from shared.db.models import OutboxMessage
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from shared.logging import get_logger
 
-__all__ = ["OutboxRelay", "enqueue"]
+__all__ = ["OutboxRelay", "enqueue", "outbox_message"]
 
 _RELAY_LOCK = 0x647278_0001  # "drx" + 1: the advisory lock only one relay holds at a time
 log = get_logger(__name__)
@@ -30,13 +30,16 @@ log = get_logger(__name__)
 
 def enqueue(session: AsyncSession, topic: str, event: CloudEvent, key: str | None) -> None:
     """Add ``event`` to the outbox within the caller's transaction (structured CloudEvents mode)."""
-    session.add(
-        OutboxMessage(
-            topic=topic,
-            key=key.encode() if key is not None else None,
-            headers={"content-type": STRUCTURED_CONTENT_TYPE},
-            payload=event.model_dump_json(exclude_none=True).encode(),
-        )
+    session.add(outbox_message(topic, event, key))
+
+
+def outbox_message(topic: str, event: CloudEvent, key: str | None) -> OutboxMessage:
+    """The outbox row for ``event``; for code that holds a synchronous ``Session`` (session events)."""
+    return OutboxMessage(
+        topic=topic,
+        key=key.encode() if key is not None else None,
+        headers={"content-type": STRUCTURED_CONTENT_TYPE},
+        payload=event.model_dump_json(exclude_none=True).encode(),
     )
 
 
