@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +20,7 @@ from services.ingest import domain
 from services.ingest.errors import RetryableConflictError
 from services.ingest.parsing import Parsed, RawMessage, Rejected, parse
 from services.ingest.repository import EntityKind, IngestRepository
+from shared import audit
 from shared.events import canonical, inbound
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.outbound import InputRejected
@@ -132,14 +133,20 @@ class IngestService:
             case domain.Stale(reason):
                 return Result("stale", reason)
             case domain.Accept(records, close_needs_of):
+                before = stored.state if stored is not None else None
                 for record in records:
                     if not isinstance(record, canonical.DecisionRecorded):
                         await repo.save(record, expect_new=stored is None)
                     self._publish(session, record, envelope, now)
+                    self._audit(session, record, before, envelope)
                 if close_needs_of is not None:
-                    for need in domain.close_needs(await repo.open_needs_of(close_needs_of)):
+                    open_needs = {
+                        state["need_id"]: state for state in await repo.open_needs_of(close_needs_of)
+                    }
+                    for need in domain.close_needs(list(open_needs.values())):
                         await repo.save(need, expect_new=False)
                         self._publish(session, need, envelope, now)
+                        self._audit(session, need, open_needs[need.need_id], envelope)
                 return Result("accepted", envelope.type)
         raise AssertionError(outcome)  # pragma: no cover
 
@@ -160,6 +167,27 @@ class IngestService:
             correlation_id=cause.correlationid or cause.id,
         )
         enqueue(session, topic_name(self._prefix, CANONICAL), event, key=entity_id)
+
+    def _audit(
+        self, session: AsyncSession, record: BaseModel, before: dict[str, Any] | None, cause: CloudEvent
+    ) -> None:
+        """The audit record of one accepted change, in this transaction (actor: the submitting source)."""
+        entity_type, action = _audit_action(record, new=before is None)
+        _, id_field = _RECORDED_TYPES[type(record)]
+        audit.record(
+            session,
+            self._prefix,
+            audit.AuditEntry(
+                actor=cause.source,
+                action=action,
+                entity_type=entity_type,
+                entity_id=getattr(record, id_field),
+                before=before,
+                after=record.model_dump(mode="json", exclude_none=True),
+                causing_event_id=cause.id,
+                correlation_id=cause.correlationid or cause.id,
+            ),
+        )
 
     def _reject(
         self,
@@ -194,6 +222,38 @@ class IngestService:
             correlation_id=(envelope.correlationid or envelope.id) if envelope else None,
         )
         enqueue(session, topic_name(self._prefix, REJECTED), event, key=raw.topic)
+        audit.record(
+            session,
+            self._prefix,
+            audit.AuditEntry(
+                actor=envelope.source if envelope else "unknown",
+                action="input.rejected",
+                entity_type="input",
+                entity_id=f"{raw.topic}/{raw.partition}/{raw.offset}",
+                after={"reason": reason},
+                causing_event_id=envelope.id if envelope else None,
+                correlation_id=(envelope.correlationid or envelope.id) if envelope else None,
+            ),
+        )
+
+
+def _audit_action(record: BaseModel, *, new: bool) -> tuple[str, str]:
+    """Entity type and audit action of an accepted record (e.g. ``need``, ``need.revised``)."""
+    match record:
+        case canonical.DecisionRecorded():
+            return "match", "decision.recorded"
+        case canonical.CrisisRecorded():
+            kind, first = "crisis", "declared"
+        case canonical.NeedRecorded():
+            kind, first = "need", "accepted"
+        case canonical.PledgeRecorded():
+            kind, first = "pledge", "accepted"
+        case _:  # pragma: no cover - _RECORDED_TYPES lists the same four
+            raise TypeError(type(record).__name__)
+    status = record.status
+    if new:
+        return kind, f"{kind}.{first}"
+    return kind, f"{kind}.{status}" if status in {"closed", "withdrawn"} else f"{kind}.revised"
 
 
 def _entity_of(data: BaseModel) -> tuple[EntityKind | None, str | None]:

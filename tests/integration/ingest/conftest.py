@@ -78,7 +78,7 @@ class IngestHarness:
 async def ingest(settings):
     await create_topics(settings.kafka)
     for source, role, party, name in SOURCES:
-        await add_source(settings.database, source, role, party, name)
+        await add_source(settings, source, role, party, name)
     worker = IngestWorker(settings)
     await worker.start()
     prefix = settings.kafka.topic_prefix

@@ -15,7 +15,7 @@ from tests.support.kafka import Producer, eventually
 async def test_worker_process_applies_events_and_stops_on_sigterm(settings):
     await create_topics(settings.kafka)
     for source in b.SOURCES:
-        await add_source(settings.database, *source)
+        await add_source(settings, *source)
     env = {
         **os.environ,
         "DRX_KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,

@@ -90,7 +90,7 @@ class Pipeline(IngestHarness):
 async def start_pipeline(settings, matchers: int = 1) -> Pipeline:
     await create_topics(settings.kafka)
     for source, role, party, name in SOURCES:
-        await add_source(settings.database, source, role, party, name)
+        await add_source(settings, source, role, party, name)
     ingest = IngestWorker(settings)
     await ingest.start()
     workers = [MatchingWorker(settings) for _ in range(matchers)]
