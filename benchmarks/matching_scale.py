@@ -45,7 +45,7 @@ def _items(count: int) -> list[str]:
     return codes[:count]
 
 
-def _offer(item: str) -> dict[str, Any]:
+def _offer(item: str, state: dict[str, Any]) -> dict[str, Any]:
     return {
         "category": "supplies",
         "country": "TUR",
@@ -55,8 +55,13 @@ def _offer(item: str) -> dict[str, Any]:
         "match_keys": [f"supplies:{item}"],
         "item_code": item,
         "revision": 1,
-        "state": {},
+        "state": state,
     }
+
+
+PLACE = {"country": "TUR", "lat": 37.0, "lon": 37.3, "admin_area": "Hatay", "name": "Antakya"}
+NEED_STATE = {"title": "Shelter items", "organisation": {"id": "o", "name": "Org"}, "place": PLACE}
+PLEDGE_STATE = {"title": "Shelter items", "donor": {"id": "d", "name": "Donors"}, "place": PLACE}
 
 
 async def _fill(sessions: Any, size: int, items: list[str]) -> None:
@@ -67,7 +72,7 @@ async def _fill(sessions: Any, size: int, items: list[str]) -> None:
             item = items[index % len(items)]
             needs.append(
                 {
-                    **_offer(item),
+                    **_offer(item, NEED_STATE),
                     "need_id": f"n{index}",
                     "crisis_id": "c",
                     "organisation_id": f"o{index % 97}",
@@ -80,7 +85,7 @@ async def _fill(sessions: Any, size: int, items: list[str]) -> None:
             )
             pledges.append(
                 {
-                    **_offer(item),
+                    **_offer(item, PLEDGE_STATE),
                     "pledge_id": f"p{index}",
                     "donor_id": "d",
                     "crisis_id": None,
