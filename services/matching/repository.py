@@ -18,12 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow, ProcessedEvent
 
-__all__ = ["CONSUMER", "MatchingRepository"]
+__all__ = ["CONSUMER", "DECLINED", "MatchingRepository"]
 
 CONSUMER = "matching"
 
 
 _Query = TypeVar("_Query", bound=Select[Any])
+
+# A pair whose match ended in one of these is not proposed again: a coordinator said no (or let
+# the proposal lapse, or cancelled it), and the same offer for the same need would be noise.
+DECLINED = ("rejected", "expired", "cancelled")
+
+
+def _not_declined(need_id: Any, pledge_id: Any) -> Any:
+    """No match of this (need, pledge) pair ended declined (one side is a value, one a column)."""
+    declined = select(MatchRow.match_id).where(
+        MatchRow.need_id == need_id, MatchRow.pledge_id == pledge_id, MatchRow.status.in_(DECLINED)
+    )
+    return ~declined.exists()
 
 
 def _locked(query: _Query, of: Any = None) -> _Query:
@@ -100,6 +112,7 @@ class MatchingRepository:
                 MatchingPledgeRow.allocated < MatchingPledgeRow.quantity,
                 MatchingPledgeRow.expires_on >= today,
                 MatchingPledgeRow.available_from <= need.needed_by,
+                _not_declined(need.need_id, MatchingPledgeRow.pledge_id),
             )
             .order_by(MatchingPledgeRow.pledge_id)
         )
@@ -120,6 +133,7 @@ class MatchingRepository:
                 < MatchingNeedRow.quantity,
                 MatchingNeedRow.needed_by >= today,
                 func.coalesce(MatchingCrisisRow.status, "active") == "active",
+                _not_declined(MatchingNeedRow.need_id, pledge.pledge_id),
             )
             .order_by(MatchingNeedRow.need_id)
         )

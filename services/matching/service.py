@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.matching.domain import NeedStatus, SkillTree, allocate, need_status
 from services.matching.mapping import match_keys, need_row, need_view, pledge_row, pledge_view
 from services.matching.repository import MatchingRepository
+from shared import audit
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.events import canonical
 from shared.events.envelope import CloudEvent, new_event
@@ -101,6 +102,7 @@ class _Unit:
         self.today = today
         self.position = position
         self.proposals = 0
+        self.actor = "drx:matching"  # a decision's source when a coordinator decided
         # Each need whose ledger this event touches, with its coverage before the first change.
         self._coverage_before: dict[str, tuple[tuple[NeedStatus, bool] | None, MatchingNeedRow]] = {}
 
@@ -202,17 +204,18 @@ class _Unit:
         self.session.add(match)
         await self.session.flush()
         await self._shift(need, pledge, proposed=quantity, allocated=quantity)  # CHECKs judge here
-        self._emit(match, need, pledge)
+        self._emit(match, need, pledge, before=None)
         self.proposals += 1
 
     async def _release(
         self, match: MatchRow, status: str, reason: str, need: MatchingNeedRow, pledge: MatchingPledgeRow
     ) -> None:
-        column = "proposed" if match.status == "proposed" else "confirmed"
+        before = match.status
+        column = "proposed" if before == "proposed" else "confirmed"
         match.status, match.reason, match.revision = status, reason, match.revision + 1
         await self.session.flush()
         await self._shift(need, pledge, **{column: -match.quantity}, allocated=-match.quantity)
-        self._emit(match, need, pledge)
+        self._emit(match, need, pledge, before=before)
 
     async def _shift(self, need: MatchingNeedRow, pledge: MatchingPledgeRow, **moves: Decimal) -> None:
         self._watch(need)
@@ -243,11 +246,13 @@ class _Unit:
             self._reject(f"match {match.match_id!r} is {match.status}; it cannot be {decision.decision}ed")
             return Result("rejected")
         reason = decision.reason or f"{decision.decision} by {decision.decided_by}"
+        self.actor = decision.source
+        before = match.status
         if decision.decision == "confirm":
             match.status, match.reason, match.revision = target, reason, match.revision + 1
             await self.session.flush()
             await self._shift(need, pledge, proposed=-match.quantity, confirmed=match.quantity)
-            self._emit(match, need, pledge)
+            self._emit(match, need, pledge, before=before)
         elif decision.decision == "fulfilled":
             delivered = min(decision.fulfilled_quantity or match.quantity, match.quantity)
             match.status, match.reason, match.revision = target, reason, match.revision + 1
@@ -259,7 +264,7 @@ class _Unit:
                 fulfilled=delivered,
                 allocated=delivered - match.quantity,
             )
-            self._emit(match, need, pledge)
+            self._emit(match, need, pledge, before=before)
             if delivered < match.quantity:  # the shortfall is demand again, the rest capacity again
                 await self._propose_for_need(need)
         else:  # reject or cancel: capacity comes back, and both sides are tried again
@@ -270,7 +275,10 @@ class _Unit:
 
     # --- output ----------------------------------------------------------------------------------
 
-    def _emit(self, match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow) -> None:
+    def _emit(
+        self, match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow, *, before: str | None
+    ) -> None:
+        """Publish the match's new state (outbox) and write its audit record, in this transaction."""
         data = MatchUpdated(
             match_id=match.match_id,
             need_id=match.need_id,
@@ -301,6 +309,17 @@ class _Unit:
             correlation_id=self.envelope.correlationid or self.envelope.id,
         )
         enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=match.need_id)
+        entry = audit.AuditEntry(
+            actor=self.actor,
+            action=f"match.{match.status}",
+            entity_type="match",
+            entity_id=match.match_id,
+            before=None if before is None else {"status": before},
+            after=data.model_dump(mode="json", exclude={"context"}),
+            causing_event_id=self.envelope.id,
+            correlation_id=self.envelope.correlationid or self.envelope.id,
+        )
+        audit.record(self.session, self.s.prefix, entry)
 
     def _emit_coverage(self) -> None:
         """One ``org.drx.need.coverage`` per need whose coverage status changed in this event."""
@@ -357,6 +376,16 @@ class _Unit:
             event_id=f"rejected:matching:{self.envelope.dedupe_key()}",
         )
         enqueue(self.session, topic_name(self.s.prefix, REJECTED), event, key=topic)
+        entry = audit.AuditEntry(
+            actor=self.envelope.source,
+            action="input.rejected",
+            entity_type="input",
+            entity_id=self.position,
+            after={"reason": reason},
+            causing_event_id=self.envelope.id,
+            correlation_id=self.envelope.correlationid or self.envelope.id,
+        )
+        audit.record(self.session, self.s.prefix, entry)
 
 
 def _coverage(need: MatchingNeedRow) -> tuple[NeedStatus, bool]:

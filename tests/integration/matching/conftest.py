@@ -5,6 +5,7 @@ from sqlalchemy import func, select, text
 
 from services.ingest.app import IngestWorker
 from services.matching.app import MatchingWorker
+from services.matching.repository import DECLINED
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.kafka.admin import create_topics
 from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, topic_name
@@ -85,6 +86,14 @@ class Pipeline(IngestHarness):
                         f" allocated {pledge.allocated} vs matches {live}: {history}"
                     )
         return problems
+
+
+async def declined_pairs(session) -> set[tuple[str, str]]:
+    """(need, pledge) pairs a coordinator declined: matching rightly never proposes them again."""
+    rows = await session.execute(
+        select(MatchRow.need_id, MatchRow.pledge_id).where(MatchRow.status.in_(DECLINED))
+    )
+    return {(need_id, pledge_id) for need_id, pledge_id in rows}
 
 
 async def start_pipeline(settings, matchers: int = 1) -> Pipeline:

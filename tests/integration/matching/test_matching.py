@@ -32,12 +32,15 @@ async def test_a_pledge_is_split_across_needs_and_a_need_takes_several_pledges(p
     assert await pipeline.ledger_violations() == []
 
 
-async def test_rejection_releases_capacity_and_matching_runs_again(pipeline):
+async def test_rejection_releases_capacity_to_another_need_never_back_to_the_same_one(pipeline):
     await pipeline.declare(b.crisis())
-    await pipeline.post("org.drx.need.posted", b.need("n-1"), ORG)
-    await pipeline.wait_row("need", "n-1")
-    await pipeline.post("org.drx.pledge.posted", b.pledge("p-1"), DONOR)
+    await pipeline.post("org.drx.need.posted", b.need("n-1", urgency="critical"), ORG)
+    await pipeline.post("org.drx.need.posted", b.need("n-2", urgency="low"), ORG)
+    await pipeline.wait_matching("need", "n-1")
+    await pipeline.wait_matching("need", "n-2")
+    await pipeline.post("org.drx.pledge.posted", b.pledge("p-1"), DONOR)  # 250: all to the critical need
     (first,) = await pipeline.wait_matches(lambda ms: len(ms) >= 1, "a proposal")
+    assert first["data"]["need_id"] == "n-1"
     await pipeline.post(
         "org.drx.match.decided",
         {
@@ -50,13 +53,14 @@ async def test_rejection_releases_capacity_and_matching_runs_again(pipeline):
     )
     matches = await pipeline.wait_matches(
         lambda ms: (
-            any(m["data"]["status"] == "rejected" for m in ms)
-            and sum(m["data"]["status"] == "proposed" for m in ms) >= 2
+            any(m["data"]["status"] == "rejected" for m in ms) and len(pipeline.matches_of("proposed")) >= 2
         ),
         "the rejection and a new proposal",
     )
     rejected = next(m for m in matches if m["data"]["status"] == "rejected")
     assert rejected["data"]["reason"] == "wrong size"
+    pairs = [(m["data"]["need_id"], m["data"]["pledge_id"]) for m in pipeline.matches_of("proposed")]
+    assert pairs == [("n-1", "p-1"), ("n-2", "p-1")]  # declined once, never proposed again
     assert await pipeline.ledger_violations() == []
 
 
