@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.audit_cli import audit_app
 from shared.config import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(topics_app, name="topics")
 sources_app = typer.Typer(no_args_is_help=True, help="Who may post what: the source registry.")
 app.add_typer(sources_app, name="sources")
+app.add_typer(audit_app, name="audit")
+subscribe_app = typer.Typer(no_args_is_help=True, help="Who hears about matches, and how.")
+app.add_typer(subscribe_app, name="subscribe")
 
 console = Console()
 err = Console(stderr=True)
@@ -144,9 +148,13 @@ def topics_list_command() -> None:
 
 
 @app.command("run")
-def run_command(service: Annotated[str, typer.Argument(help="ingest or matching")]) -> None:
+def run_command(service: Annotated[str, typer.Argument(help="ingest, matching or notify")]) -> None:
     """Run one worker in the foreground until SIGTERM or Ctrl-C."""
-    workers = {"ingest": "services.ingest.app", "matching": "services.matching.app"}
+    workers = {
+        "ingest": "services.ingest.app",
+        "matching": "services.matching.app",
+        "notify": "services.notify.app",
+    }
     if service not in workers:
         err.print(f"[red]unknown service {service!r}; choose one of {', '.join(workers)}[/red]")
         raise typer.Exit(2)
@@ -358,6 +366,150 @@ def demo_command() -> None:
     table.add_row("event round trip (Kafka → worker → PostgreSQL)", event_id)
     table.add_row("elapsed", f"{time.monotonic() - started:.1f}s")
     console.print(table)
+
+
+@subscribe_app.command("add")
+def subscribe_add_command(  # one option per subscription field
+    subscription_id: Annotated[str, typer.Argument(help="Your id for it; adding it again replaces it")],
+    recipient: Annotated[str, typer.Option(help="Coordinator, organisation or donor id")],
+    kind: Annotated[str, typer.Option(help="coordinator, organisation or donor")] = "coordinator",
+    channel: Annotated[str, typer.Option(help="email, webhook or kafka")] = "email",
+    address: Annotated[str | None, typer.Option(help="Email address or webhook URL")] = None,
+    key_id: Annotated[
+        str | None, typer.Option(help="Webhook signing key id (DRX_NOTIFY_WEBHOOK_KEYS)")
+    ] = None,
+    digest: Annotated[str, typer.Option(help="off, hourly or daily")] = "off",
+    crisis: Annotated[str | None, typer.Option(help="Coordinators: only this crisis")] = None,
+    country: Annotated[str | None, typer.Option(help="Coordinators: only needs in this country")] = None,
+    sector: Annotated[str | None, typer.Option(help="Coordinators: only this sector")] = None,
+    category: Annotated[str | None, typer.Option(help="Coordinators: funds, supplies or skills")] = None,
+    actor: Annotated[str | None, typer.Option(help="Who you are, for the audit trail")] = None,
+) -> None:
+    """Add or replace a subscription (validated like an org.drx.subscription.set event)."""
+    from pydantic import ValidationError
+
+    from services.notify.subscriptions import set_subscription
+    from shared.events.errors import describe_errors
+    from shared.events.inbound import SubscriptionSet
+
+    try:
+        sub = SubscriptionSet.model_validate(
+            {
+                "subscription_id": subscription_id,
+                "recipient_id": recipient,
+                "recipient_kind": kind,
+                "channel": channel,
+                "address": address,
+                "key_id": key_id,
+                "digest": digest,
+                "crisis_id": crisis,
+                "country": country,
+                "sector": sector,
+                "category": category,
+            }
+        )
+    except ValidationError as error:
+        err.print(f"[red]{describe_errors(error)}[/red]")
+        raise typer.Exit(2) from None
+    settings = _settings()
+
+    async def add(session: AsyncSession) -> None:
+        async with session.begin():
+            await set_subscription(session, settings.kafka.topic_prefix, sub, actor=_actor(actor))
+
+    asyncio.run(_with_session(settings, add))
+    console.print(f"subscription {subscription_id} set: {channel} {address or ''}".rstrip())
+
+
+@subscribe_app.command("remove")
+def subscribe_remove_command(
+    subscription_id: Annotated[str, typer.Argument()],
+    actor: Annotated[str | None, typer.Option(help="Who you are, for the audit trail")] = None,
+) -> None:
+    """Stop a subscription (kept, inactive, for the record)."""
+    from services.notify.subscriptions import remove_subscription
+
+    settings = _settings()
+
+    async def remove(session: AsyncSession) -> bool:
+        async with session.begin():
+            prefix = settings.kafka.topic_prefix
+            return await remove_subscription(session, prefix, subscription_id, actor=_actor(actor))
+
+    if not asyncio.run(_with_session(settings, remove)):
+        err.print(f"[red]no active subscription {subscription_id!r}[/red]")
+        raise typer.Exit(1)
+    console.print(f"subscription {subscription_id} removed")
+
+
+@subscribe_app.command("list")
+def subscribe_list_command(
+    all_: Annotated[bool, typer.Option("--all", help="Include removed subscriptions")] = False,
+) -> None:
+    """List subscriptions."""
+    from services.notify.subscriptions import list_subscriptions
+
+    rows = asyncio.run(_with_session(_settings(), lambda s: list_subscriptions(s, include_inactive=all_)))
+    table = Table("subscription", "recipient", "kind", "channel", "address", "digest", "filters", "active")
+    for r in rows:
+        filters = ", ".join(
+            f"{name}={value}"
+            for name, value in (
+                ("crisis", r.crisis_id),
+                ("country", r.country),
+                ("sector", r.sector),
+                ("category", r.category),
+            )
+            if value
+        )
+        table.add_row(
+            r.subscription_id,
+            r.recipient_id,
+            r.recipient_kind,
+            r.channel,
+            r.address or "",
+            r.digest,
+            filters or "(all)",
+            "yes" if r.active else "no",
+        )
+    console.print(table)
+
+
+@app.command("deliveries")
+def deliveries_command(
+    status: Annotated[str | None, typer.Option(help="pending, held, digested, sent or dead")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 100,
+) -> None:
+    """List notification deliveries; `--status dead` shows the dead letters with their last error."""
+    from sqlalchemy import select
+
+    from shared.db.models import DeliveryRow
+
+    async def load(session: AsyncSession) -> list[DeliveryRow]:
+        query = select(DeliveryRow).order_by(DeliveryRow.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(DeliveryRow.status == status)
+        return list(await session.scalars(query))
+
+    table = Table("delivery", "status", "kind", "recipient", "channel", "attempts", "subject", "last error")
+    for d in asyncio.run(_with_session(_settings(), load)):
+        table.add_row(
+            d.delivery_id,
+            d.status,
+            d.kind,
+            d.recipient_id,
+            d.channel,
+            str(d.attempts),
+            d.subject,
+            d.last_error or "",
+        )
+    console.print(table)
+
+
+def _actor(given: str | None) -> str:
+    import getpass
+
+    return given or f"cli:{getpass.getuser()}"
 
 
 def main() -> None:

@@ -242,6 +242,30 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"), start=1
         )
     },
+    "org.drx.subscription.set": _envelope(
+        "org.drx.subscription.set",
+        _COORD,
+        {
+            "subscription_id": "sub-iom-shelter-tur",
+            "recipient_id": "iom-desk-leyla",
+            "recipient_kind": "coordinator",
+            "channel": "email",
+            "address": "leyla.demir@example.org",
+            "digest": "hourly",
+            "crisis_id": "eq-tur-2026",
+            "country": "TUR",
+            "sector": "shelter",
+        },
+        "sub-1",
+        "sub-iom-shelter-tur",
+    ),
+    "org.drx.subscription.removed": _envelope(
+        "org.drx.subscription.removed",
+        _COORD,
+        {"subscription_id": "sub-iom-shelter-tur"},
+        "sub-2",
+        "sub-iom-shelter-tur",
+    ),
     "org.drx.need.coverage": _envelope(
         "org.drx.need.coverage",
         _MATCHING,
@@ -282,7 +306,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     ),
     "org.drx.audit.recorded": _envelope(
         "org.drx.audit.recorded",
-        _INGEST,
+        "urn:drx:service:audit",
         {
             "seq": 1812,
             "at": "2026-12-02T09:30:01Z",
@@ -296,8 +320,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "prev_hash": "4f1c…",
             "hash": "9a07…",
         },
-        "audit-1812",
-        "need-gzt-0043",
+        "audit:1812",
+        "need/need-gzt-0043",
     ),
     "org.drx.input.rejected": _envelope(
         "org.drx.input.rejected",

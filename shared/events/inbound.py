@@ -8,12 +8,14 @@ update that arrives late (after a newer one) changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.events.common import (
+    Category,
     CountryCode,
     DonorRef,
     Earmarks,
@@ -40,6 +42,8 @@ __all__ = [
     "PledgePosted",
     "PledgeUpdated",
     "PledgeWithdrawn",
+    "SubscriptionRemoved",
+    "SubscriptionSet",
 ]
 
 Revision = Annotated[int, Field(ge=1, le=1_000_000, description="Increases with every change.")]
@@ -171,3 +175,57 @@ class MatchDecided(_Data):
         default=None, gt=0, description="With `fulfilled`: how much arrived, when less than matched."
     )
     decided_by: ShortText
+
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_URL = r"^https?://[^\s/]+(/\S*)?$"
+
+
+class SubscriptionSet(_Data):
+    """Who hears about matches, and how: a coordinator by filters, an organisation or donor as a party.
+
+    A coordinator hears of proposals and expiries whose need passes every filter given (no filter:
+    everything). An organisation or donor (``recipient_id`` = its id) hears of every match of its
+    own needs or pledges. Sending it again with the same ``subscription_id`` replaces it.
+    """
+
+    subscription_id: EntityId
+    recipient_id: EntityId
+    recipient_kind: Literal["coordinator", "organisation", "donor"]
+    channel: Literal["webhook", "email", "kafka"]
+    address: ShortText | None = Field(
+        default=None, description="URL (webhook) or email address; none for kafka."
+    )
+    key_id: ShortText | None = Field(
+        default=None, description="Webhook signing key id; its secret is in DRX_NOTIFY_WEBHOOK_KEYS."
+    )
+    digest: Literal["off", "hourly", "daily"] = "off"
+    crisis_id: EntityId | None = None
+    country: CountryCode | None = None
+    sector: Sector | None = None
+    category: Category | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SubscriptionSet:
+        problems = []
+        if self.channel == "kafka" and self.address is not None:
+            problems.append("a kafka subscription has no address (it reads the notifications topic)")
+        if self.channel == "email" and not re.match(_EMAIL, self.address or ""):
+            problems.append(f"an email subscription needs an email address, got {self.address!r}")
+        if self.channel == "webhook":
+            if not re.match(_URL, self.address or ""):
+                problems.append(f"a webhook subscription needs an http(s) URL, got {self.address!r}")
+            if self.key_id is None:
+                problems.append("a webhook subscription needs key_id (webhooks are always signed)")
+        if self.channel == "kafka" and self.digest != "off":
+            problems.append("digests are for email and webhook; kafka readers batch for themselves")
+        filters = (self.crisis_id, self.country, self.sector, self.category)
+        if self.recipient_kind != "coordinator" and any(f is not None for f in filters):
+            problems.append("filters are for coordinators; an organisation or donor hears of its own matches")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class SubscriptionRemoved(_Data):
+    subscription_id: EntityId

@@ -19,6 +19,7 @@ from shared.kafka.topics import (
     NOTIFICATIONS,
     PLEDGES_IN,
     REJECTED,
+    SUBSCRIPTIONS_IN,
     TopicSpec,
 )
 
@@ -86,6 +87,20 @@ _ALL = (
         DECISIONS_IN,
         "inbound",
         "A coordinator decides on a match.",
+    ),
+    _t(
+        "org.drx.subscription.set",
+        inbound.SubscriptionSet,
+        SUBSCRIPTIONS_IN,
+        "inbound",
+        "Add or replace a notification subscription (applied by notify).",
+    ),
+    _t(
+        "org.drx.subscription.removed",
+        inbound.SubscriptionRemoved,
+        SUBSCRIPTIONS_IN,
+        "inbound",
+        "Stop a notification subscription (applied by notify).",
     ),
     _t(
         "org.drx.crisis.recorded",

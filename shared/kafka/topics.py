@@ -25,6 +25,9 @@ PLEDGES_IN = TopicSpec("intake.pledges", "Pledge posted / updated / withdrawn, a
 DECISIONS_IN = TopicSpec(
     "intake.decisions", "Match decisions by coordinators: confirm, reject, fulfilled, cancel"
 )
+SUBSCRIPTIONS_IN = TopicSpec(
+    "intake.subscriptions", "Notification subscriptions set / removed, for systems that manage them"
+)
 CANONICAL = TopicSpec("canonical", "Validated, normalised crisis/need/pledge/decision events for matching")
 MATCHES = TopicSpec("matches", "Match proposed / confirmed / rejected / expired / fulfilled / cancelled")
 NOTIFICATIONS = TopicSpec("notifications", "Notifications for systems that integrate over Kafka")
@@ -38,6 +41,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     NEEDS_IN,
     PLEDGES_IN,
     DECISIONS_IN,
+    SUBSCRIPTIONS_IN,
     CANONICAL,
     MATCHES,
     NOTIFICATIONS,

@@ -7,10 +7,12 @@ from shared.db.models.audit import AuditRecordRow
 from shared.db.models.ingest import CrisisRow, NeedRow, PledgeRow, SourceRow
 from shared.db.models.matching import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.db.models.messaging import OutboxMessage, ProcessedEvent
+from shared.db.models.notify import DeliveryRow, SubscriptionRow
 
 __all__ = [
     "AuditRecordRow",
     "CrisisRow",
+    "DeliveryRow",
     "MatchRow",
     "MatchingCrisisRow",
     "MatchingNeedRow",
@@ -20,4 +22,5 @@ __all__ = [
     "PledgeRow",
     "ProcessedEvent",
     "SourceRow",
+    "SubscriptionRow",
 ]

@@ -1,0 +1,49 @@
+"""The notify worker: consumes matches, sends deliveries. :func:`create_app` runs it under FastStream."""
+
+from __future__ import annotations
+
+from faststream import FastStream
+
+from services.notify.channels import Channels
+from services.notify.delivery import DeliveryLoop
+from services.notify.handlers import register
+from services.notify.service import NotifyService
+from shared.config import Settings
+from shared.worker import Worker
+
+__all__ = ["NotifyWorker", "create_app"]
+
+
+class NotifyWorker(Worker):
+    name = "notify"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        prefix = settings.kafka.topic_prefix
+        self.delivery = DeliveryLoop(self.sessions, Channels(settings.notify), settings.notify, prefix)
+        self.service = NotifyService(
+            self.sessions, prefix, public_url=settings.notify.public_url, on_commit=self._committed
+        )
+        register(self.broker, self.service, prefix, self.group_id)
+
+    def _committed(self) -> None:
+        self.relay.wake()
+        self.delivery.wake()
+
+    async def start(self) -> None:
+        await super().start()
+        await self.delivery.start()
+
+    async def stop(self) -> None:
+        await self.delivery.stop()
+        await super().stop()
+
+    def app(self) -> FastStream:
+        app = super().app()
+        app.on_startup(self.delivery.start)
+        app.on_shutdown(self.delivery.stop)
+        return app
+
+
+def create_app(settings: Settings) -> FastStream:
+    return NotifyWorker(settings).app()

@@ -1,0 +1,348 @@
+"""Notify's sending side: due deliveries go out concurrently, with retries, then a dead letter.
+
+One attempt is three short steps, none of which holds a lock while waiting on the network:
+
+1. **claim** (one transaction): due rows are taken with ``FOR UPDATE SKIP LOCKED`` and leased
+   (``attempts + 1``, ``next_attempt_at`` pushed past the send timeout), so several notify
+   workers never send the same row at once;
+2. **send**, outside any transaction, with the channel's timeout;
+3. **record** (one transaction, only if the lease is still ours): ``sent`` with its
+   ``org.drx.notification.sent`` event and audit record, or a retry time with backoff and jitter,
+   or ``dead`` with the last error after ``max_attempts``.
+
+A worker that dies between 2 and 3 leaves a leased row; the lease runs out and another attempt
+sends it again. Receivers deduplicate on the delivery id (``X-Drx-Delivery``, ``Message-ID``).
+
+Each delivery is its own task, at most ``delivery_concurrency`` at a time: a slow endpoint holds
+one slot for at most its timeout and never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notify.channels import Channels, DeliveryError, Outgoing
+from services.notify.domain import Digest, delivery_id, digest_period, retry_delay
+from services.notify.service import Clock, enqueue_sent
+from services.notify.templates import render_digest
+from shared import audit
+from shared.config import NotifySettings
+from shared.db.models import DeliveryRow, SubscriptionRow
+from shared.logging import get_logger
+
+__all__ = ["Attempt", "DeliveryLoop"]
+
+log = get_logger("drx.notify")
+_LEASE_MARGIN_S = 30.0
+_COLUMNS = ("delivery_id", "recipient_id", "recipient_kind", "channel", "kind", "subject", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A claimed delivery: what to send, and the attempt number that proves the lease is ours."""
+
+    row: dict[str, Any]
+    attempt: int
+
+
+class DeliveryLoop:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Channels,
+        settings: NotifySettings,
+        topic_prefix: str,
+        *,
+        clock: Clock = lambda: dt.datetime.now(dt.UTC),
+        jitter: Callable[[], float] = random.random,
+        poll_interval: float = 0.2,
+        digest_interval: float = 30.0,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self._settings = settings
+        self._prefix = topic_prefix
+        self._clock = clock
+        self._jitter = jitter
+        self._poll_interval = poll_interval
+        self._digest_interval = digest_interval
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- running ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._channels.start()
+        self._task = asyncio.create_task(self._run(), name="drx-notify-delivery")
+
+    def wake(self) -> None:
+        """New deliveries were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop claiming; let in-flight sends finish (each is bounded by its timeout)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self._channels.stop()
+
+    async def _run(self) -> None:
+        last_digest = -self._digest_interval
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() - last_digest >= self._digest_interval:
+                    await self.send_digests()
+                    last_digest = loop.time()
+                await self.dispatch()
+            except Exception:
+                log.exception("delivery loop failed; trying again")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def dispatch(self) -> int:
+        """Claim as many due deliveries as there are free slots and start sending them."""
+        free = self._settings.delivery_concurrency - len(self._inflight)
+        if free <= 0:
+            return 0
+        attempts = await self.claim(free)
+        for attempt in attempts:
+            task = asyncio.create_task(self.attempt(attempt))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(attempts)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # a slot is free
+
+    # --- one attempt -----------------------------------------------------------------------------
+
+    async def claim(self, limit: int) -> list[Attempt]:
+        now = self._clock()
+        lease = dt.timedelta(seconds=self._settings.webhook_timeout_s + _LEASE_MARGIN_S)
+        due = (
+            select(DeliveryRow.delivery_id)
+            .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
+            .order_by(DeliveryRow.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._sessions.begin() as session:
+            rows = (
+                await session.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.delivery_id.in_(due.scalar_subquery()))
+                    .values(attempts=DeliveryRow.attempts + 1, next_attempt_at=now + lease)
+                    .returning(DeliveryRow)
+                )
+            ).scalars()
+            return [Attempt(_as_dict(row), row.attempts) for row in rows]
+
+    async def attempt(self, claimed: Attempt) -> None:
+        row = claimed.row
+        try:
+            await self._channels.send(self._outgoing(row), now=self._clock())
+        except DeliveryError as error:
+            await self._failed(claimed, str(error), retryable=error.retryable)
+        except Exception as error:  # a bug in a channel must not kill the loop
+            log.exception("channel crashed", delivery_id=row["delivery_id"])
+            await self._failed(claimed, f"{type(error).__name__}: {error}", retryable=True)
+        else:
+            await self._sent(claimed)
+
+    def _outgoing(self, row: dict[str, Any]) -> Outgoing:
+        key_id = row["key_id"]
+        secret = self._settings.webhook_keys.get(key_id) if key_id else None
+        if row["channel"] == "webhook" and secret is None:
+            msg = f"no signing secret for key id {key_id!r} (DRX_NOTIFY_WEBHOOK_KEYS)"
+            raise DeliveryError(msg, retryable=False)
+        return Outgoing(
+            delivery_id=row["delivery_id"],
+            channel=row["channel"],
+            address=row["address"],
+            subject=row["subject"],
+            text=row["text"],
+            payload=row["payload"],
+            key_id=key_id,
+            secret=secret,
+        )
+
+    async def _sent(self, claimed: Attempt) -> None:
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            if not await self._settle(session, claimed, status="sent", sent_at=now, last_error=None):
+                return
+            enqueue_sent(session, self._prefix, claimed.row, now)
+            self._audit(session, claimed, "notification.sent", {"attempts": claimed.attempt}, now)
+        log.info("notification sent", delivery_id=claimed.row["delivery_id"], attempts=claimed.attempt)
+
+    async def _failed(self, claimed: Attempt, error: str, *, retryable: bool) -> None:
+        now = self._clock()
+        settings = self._settings
+        give_up = not retryable or claimed.attempt >= settings.max_attempts
+        async with self._sessions.begin() as session:
+            if give_up:
+                if await self._settle(session, claimed, status="dead", last_error=error):
+                    after = {"attempts": claimed.attempt, "last_error": error}
+                    self._audit(session, claimed, "notification.dead_lettered", after, now)
+                    log.warning(
+                        "notification dead-lettered", delivery_id=claimed.row["delivery_id"], error=error
+                    )
+                return
+            delay = retry_delay(
+                claimed.attempt,
+                base_s=settings.backoff_base_s,
+                max_s=settings.backoff_max_s,
+                jitter=self._jitter(),
+            )
+            await self._settle(
+                session, claimed, status="pending", next_attempt_at=now + delay, last_error=error
+            )
+        log.info(
+            "notification attempt failed; will retry", delivery_id=claimed.row["delivery_id"], error=error
+        )
+
+    @staticmethod
+    async def _settle(session: AsyncSession, claimed: Attempt, **values: Any) -> bool:
+        """Write the outcome only if no later attempt took the row over (its lease ran out)."""
+        result = await session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.delivery_id == claimed.row["delivery_id"],
+                DeliveryRow.attempts == claimed.attempt,
+                DeliveryRow.status == "pending",
+            )
+            .values(**values)
+            .returning(DeliveryRow.delivery_id)
+        )
+        return result.scalar() is not None
+
+    def _audit(
+        self, session: AsyncSession, claimed: Attempt, action: str, after: dict[str, Any], now: dt.datetime
+    ) -> None:
+        entry = audit.AuditEntry(
+            actor="drx:notify",
+            action=action,
+            entity_type="notification",
+            entity_id=claimed.row["delivery_id"],
+            before={"status": "pending"},
+            after={"status": action.removeprefix("notification."), **after},
+        )
+        audit.record(session, self._prefix, entry, at=now)
+
+    # --- digests ---------------------------------------------------------------------------------
+
+    async def send_digests(self) -> int:
+        """Fold each subscription's held alerts of every finished period into one digest delivery."""
+        now = self._clock()
+        created = 0
+        async with self._sessions.begin() as session:
+            held = (
+                await session.execute(
+                    select(DeliveryRow, SubscriptionRow.digest)
+                    .join(SubscriptionRow, SubscriptionRow.subscription_id == DeliveryRow.subscription_id)
+                    .where(DeliveryRow.status == "held")
+                    .order_by(DeliveryRow.subscription_id, DeliveryRow.created_at, DeliveryRow.delivery_id)
+                    .with_for_update(of=DeliveryRow, skip_locked=True)
+                )
+            ).all()
+
+            def period(item: tuple[DeliveryRow, str]) -> tuple[str, dt.datetime, dt.datetime]:
+                row, mode = item
+                return (row.subscription_id, *digest_period(_digest_mode(mode), row.created_at))
+
+            for (subscription_id, start, end), group in groupby(held, key=period):
+                if end > now:
+                    continue  # the period is still open
+                items = [row for row, _ in group]
+                await self._digest(
+                    session, subscription_id=subscription_id, start=start, end=end, items=items, now=now
+                )
+                created += 1
+        return created
+
+    async def _digest(
+        self,
+        session: AsyncSession,
+        *,
+        subscription_id: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        items: list[DeliveryRow],
+        now: dt.datetime,
+    ) -> None:
+        first = items[0]
+        subject_id = f"{subscription_id}:{start.isoformat()}:{first.delivery_id}"
+        digest_id = delivery_id(first.recipient_id, first.channel, "digest", subject_id)
+        subject, text = render_digest([(i.subject, i.text) for i in items], start, end)
+        await session.execute(
+            insert(DeliveryRow)
+            .values(
+                delivery_id=digest_id,
+                subscription_id=subscription_id,
+                recipient_id=first.recipient_id,
+                recipient_kind=first.recipient_kind,
+                channel=first.channel,
+                address=first.address,
+                key_id=first.key_id,
+                kind="digest",
+                subject_id=subject_id,
+                subject=subject,
+                text=text,
+                payload={"kind": "digest", "items": [i.payload for i in items]},
+                status="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        ids = [i.delivery_id for i in items]
+        await session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.delivery_id.in_(ids))
+            .values(status="digested", digest_id=digest_id)
+        )
+        entry = audit.AuditEntry(
+            actor="drx:notify",
+            action="notification.digested",
+            entity_type="notification",
+            entity_id=digest_id,
+            after={"items": ids, "period_start": start.isoformat(), "period_end": end.isoformat()},
+        )
+        audit.record(session, self._prefix, entry, at=now)
+
+    async def backlog(self) -> int:
+        """Deliveries waiting to be sent (due or not), for metrics and tests."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == "pending")
+            )
+            return int(count or 0)
+
+
+def _digest_mode(mode: str) -> Digest:
+    # Alerts held before their subscription switched digests off still go out, at the hour.
+    return "daily" if mode == "daily" else "hourly"
+
+
+def _as_dict(row: DeliveryRow) -> dict[str, Any]:
+    columns = (*_COLUMNS, "address", "key_id", "payload", "match_id", "need_id")
+    return {column: getattr(row, column) for column in columns}

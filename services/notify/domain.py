@@ -1,0 +1,129 @@
+"""Notify's rules, without I/O: who hears about what, when to retry, when a digest is due.
+
+Everything here is a plain function of its arguments (the clock and the random source are
+parameters), so the rules are unit-tested on their own; ``service.py`` and ``delivery.py`` apply
+them to the database and the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.events.outbound import MatchUpdated
+
+__all__ = [
+    "MATCH_AUDIENCE",
+    "Audience",
+    "Recipient",
+    "SubscriptionView",
+    "delivery_id",
+    "digest_period",
+    "match_recipients",
+    "retry_delay",
+]
+
+Audience = Literal["coordinator", "organisation", "donor"]
+Channel = Literal["webhook", "email", "kafka"]
+Digest = Literal["off", "hourly", "daily"]
+
+# Who hears about each match status. Coordinators decide proposals, so they hear of new ones and
+# of those that lapsed undecided; the two parties hear of everything that concerns them.
+MATCH_AUDIENCE: dict[str, frozenset[Audience]] = {
+    "proposed": frozenset({"coordinator", "organisation", "donor"}),
+    "expired": frozenset({"coordinator", "organisation", "donor"}),
+    "confirmed": frozenset({"organisation", "donor"}),
+    "rejected": frozenset({"organisation", "donor"}),
+    "fulfilled": frozenset({"organisation", "donor"}),
+    "cancelled": frozenset({"organisation", "donor"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    """A subscription as the rules see it. ``None`` filters match anything."""
+
+    subscription_id: str
+    recipient_id: str
+    recipient_kind: Audience
+    channel: Channel
+    digest: Digest = "off"
+    crisis_id: str | None = None
+    country: str | None = None
+    sector: str | None = None
+    category: str | None = None
+    address: str | None = None
+    key_id: str | None = None
+
+    def covers(self, crisis_id: str, country: str, sector: str, category: str) -> bool:
+        """Whether a coordinator subscription's filters all accept this need."""
+        wanted = ((self.crisis_id, crisis_id), (self.country, country), (self.sector, sector))
+        return all(f is None or f == v for f, v in (*wanted, (self.category, category)))
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    subscription: SubscriptionView
+
+    @property
+    def held_for_digest(self) -> bool:
+        return self.subscription.digest != "off" and self.subscription.channel != "kafka"
+
+
+def match_recipients(match: MatchUpdated, subscriptions: Iterable[SubscriptionView]) -> list[Recipient]:
+    """Everyone who hears about ``match`` in its current status, one per (recipient, channel).
+
+    Coordinators by their filters (crisis, country, sector, category); the need's organisation
+    and the pledge's donor by their subscriptions as parties. When one person has several
+    subscriptions on a channel that all match, the first (by id) wins: they hear once.
+    """
+    audience = MATCH_AUDIENCE.get(match.status, frozenset())
+    party = {"organisation": match.organisation_id, "donor": match.donor_id}
+    chosen: dict[tuple[str, str], Recipient] = {}
+    for sub in sorted(subscriptions, key=lambda s: s.subscription_id):
+        if sub.recipient_kind not in audience:
+            continue
+        if sub.recipient_kind == "coordinator":
+            context = match.context
+            if not sub.covers(match.crisis_id, context.country, context.sector, match.category):
+                continue
+        elif party[sub.recipient_kind] != sub.recipient_id:
+            continue
+        chosen.setdefault((sub.recipient_id, sub.channel), Recipient(sub))
+    return list(chosen.values())
+
+
+def delivery_id(recipient_id: str, channel: str, kind: str, subject_id: str) -> str:
+    """The one id of a (recipient, channel, kind, subject) delivery: redelivery cannot make two."""
+    digest = hashlib.sha256(f"{recipient_id}\x1f{channel}\x1f{kind}\x1f{subject_id}".encode()).hexdigest()
+    return f"dlv-{digest[:24]}"
+
+
+def retry_delay(attempt: int, *, base_s: float, max_s: float, jitter: float) -> dt.timedelta:
+    """How long to wait after failed attempt number ``attempt`` (1-based).
+
+    Exponential (``base * 2**(attempt-1)``, capped at ``max_s``) with "equal jitter": half the
+    delay is fixed, half is scaled by ``jitter`` in [0, 1], so many failing deliveries do not
+    retry in lockstep against an endpoint that is coming back.
+    """
+    if not 0 <= jitter <= 1:
+        msg = f"jitter must be in [0, 1], got {jitter}"
+        raise ValueError(msg)
+    capped = min(max_s, base_s * 2 ** max(attempt - 1, 0))
+    return dt.timedelta(seconds=capped / 2 + capped / 2 * jitter)
+
+
+def digest_period(mode: Digest, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The [start, end) digest period (UTC hours or days) that ``at`` falls in."""
+    at = at.astimezone(dt.UTC)
+    if mode == "hourly":
+        start = at.replace(minute=0, second=0, microsecond=0)
+        return start, start + dt.timedelta(hours=1)
+    if mode == "daily":
+        start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start, start + dt.timedelta(days=1)
+    msg = f"no digest period for mode {mode!r}"
+    raise ValueError(msg)

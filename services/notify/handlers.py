@@ -1,0 +1,90 @@
+"""Notify's subscribers: the matches topic (alerts to create) and the subscriptions intake topic."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
+from pydantic import ValidationError
+
+from services.ingest.handlers import tolerant_parser
+from services.ingest.parsing import RawMessage
+from services.notify.service import NotifyService
+from shared.events.envelope import CloudEvent
+from shared.kafka.topics import MATCHES, SUBSCRIPTIONS_IN, topic_name
+from shared.logging import get_logger
+from shared.worker import Backoff
+
+__all__ = ["register"]
+
+log = get_logger("drx.notify")
+
+
+async def raw_body(message: StreamMessage[Any]) -> bytes:
+    return message.body
+
+
+def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, group_id: str) -> None:
+    handle = Backoff("drx.notify")(service.handle)
+    handle_subscription = Backoff("drx.notify")(service.handle_subscription)
+
+    async def on_match(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert isinstance(record, ConsumerRecord)
+        try:
+            envelope = CloudEvent.model_validate_json(body)
+        except ValidationError:
+            # Only matching writes this topic; an unreadable record is a bug upstream, not a reason to stall.
+            log.exception(
+                "unreadable match record skipped",
+                position=f"{record.topic}/{record.partition}/{record.offset}",
+            )
+            return
+        started = time.perf_counter()
+        result = await handle(envelope)
+        log.info(
+            "match event handled",
+            type=envelope.type,
+            outcome=result.outcome,
+            deliveries=result.deliveries,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    async def on_subscription(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert isinstance(record, ConsumerRecord)
+        raw = RawMessage(
+            topic=record.topic,
+            spec=SUBSCRIPTIONS_IN,
+            partition=record.partition,
+            offset=record.offset,
+            timestamp_ms=record.timestamp,
+            value=body,
+            headers=dict(message.headers),
+        )
+        result = await handle_subscription(raw)
+        log.info("subscription message handled", outcome=result.outcome)
+
+    common: dict[str, Any] = {
+        "group_id": group_id,
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "auto_offset_reset": "earliest",
+        "decoder": raw_body,
+    }
+    broker.subscriber(
+        topic_name(topic_prefix, MATCHES),
+        title="notify:matches",
+        description="Turns match and coverage events into one delivery per recipient.",
+        **common,
+    )(on_match)
+    broker.subscriber(
+        topic_name(topic_prefix, SUBSCRIPTIONS_IN),
+        parser=tolerant_parser,
+        title="notify:subscriptions",
+        description="Applies subscription set/removed events; rejects invalid or unauthorised ones.",
+        **common,
+    )(on_subscription)
