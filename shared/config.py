@@ -21,6 +21,7 @@ __all__ = [
     "KafkaSettings",
     "LoggingSettings",
     "NotifySettings",
+    "ScheduleSettings",
     "Settings",
     "SettingsError",
     "load_settings",
@@ -259,6 +260,44 @@ class NotifySettings(BaseSettings):
         return self
 
 
+class ScheduleSettings(BaseSettings):
+    """The scheduled lifecycle jobs each worker runs (``shared/scheduling.py``, docs/scheduling.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="DRX_SCHEDULE_", extra="forbid")
+
+    enabled: bool = Field(default=True, description="Run this worker's scheduled jobs.")
+    check_every_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=86400,
+        description="How often expiry, reminder and retry jobs look for due work.",
+    )
+    proposal_reminder_h: float = Field(
+        default=24.0, gt=0, description="Remind coordinators of a proposal undecided this many hours."
+    )
+    proposal_ttl_h: float = Field(
+        default=72.0,
+        gt=0,
+        description="Expire a proposal undecided this many hours; its capacity is re-matched.",
+    )
+    expiry_reminder_days: int = Field(
+        default=3, ge=0, le=90, description="Remind owners this many days before a need or pledge expires."
+    )
+    sweep_every_min: float = Field(
+        default=15.0, ge=1, le=1440, description="How often matching re-checks everything for missed matches."
+    )
+    retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Keep idempotency (inbox) records this many days."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScheduleSettings:
+        if self.proposal_reminder_h >= self.proposal_ttl_h:
+            msg = "DRX_SCHEDULE_PROPOSAL_REMINDER_H must be less than DRX_SCHEDULE_PROPOSAL_TTL_H"
+            raise ValueError(msg)
+        return self
+
+
 class Settings(BaseSettings):
     """Everything a drx process needs; each part reads its own ``DRX_<PART>_*`` variables."""
 
@@ -268,6 +307,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LoggingSettings = Field(default_factory=LoggingSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
 _PREFIXES = {
@@ -275,6 +315,7 @@ _PREFIXES = {
     DatabaseSettings: "DRX_DATABASE_",
     LoggingSettings: "DRX_LOG_",
     NotifySettings: "DRX_NOTIFY_",
+    ScheduleSettings: "DRX_SCHEDULE_",
 }
 
 
@@ -295,6 +336,7 @@ def load_settings(**overrides: object) -> Settings:
         ("database", DatabaseSettings),
         ("log", LoggingSettings),
         ("notify", NotifySettings),
+        ("schedule", ScheduleSettings),
     )
     for name, cls in parts_classes:
         try:

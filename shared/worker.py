@@ -17,6 +17,7 @@ from shared.db.session import create_engine, create_session_factory
 from shared.kafka.broker import make_broker
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
+from shared.scheduling import Job, JobRunner
 
 __all__ = ["Backoff", "Worker"]
 
@@ -35,6 +36,25 @@ class Worker:
         self.sessions = create_session_factory(self.engine)
         self.relay = OutboxRelay(self.sessions, settings.kafka)
         self.broker: KafkaBroker = make_broker(settings.kafka, self.name, graceful_timeout=30.0)
+        self._jobs: JobRunner | None = None
+
+    def jobs(self) -> list[Job]:
+        """This worker's scheduled jobs (none by default); they run when DRX_SCHEDULE_ENABLED."""
+        return []
+
+    def scheduler(self) -> JobRunner:
+        """The runner of :meth:`jobs`, built once (tests call its ``tick`` directly)."""
+        if self._jobs is None:
+            self._jobs = JobRunner(self.engine, self.jobs())
+        return self._jobs
+
+    def _start_jobs(self) -> None:
+        if self.settings.schedule.enabled and self.scheduler().jobs:
+            self.scheduler().start()
+
+    async def _stop_jobs(self) -> None:
+        if self._jobs is not None:
+            await self._jobs.stop()
 
     @property
     def group_id(self) -> str:
@@ -44,9 +64,11 @@ class Worker:
     async def start(self) -> None:
         await self.relay.start()
         await self.broker.start()
+        self._start_jobs()
 
     async def stop(self) -> None:
         """Stop consuming (in-flight messages finish and commit), then drain and stop the relay."""
+        await self._stop_jobs()
         await self.broker.stop()
         await self.relay.stop()
         await self.engine.dispose()
@@ -58,6 +80,14 @@ class Worker:
         @app.on_startup
         async def start_relay() -> None:
             await self.relay.start()
+
+        @app.after_startup
+        async def start_jobs() -> None:
+            self._start_jobs()
+
+        @app.on_shutdown
+        async def stop_jobs() -> None:
+            await self._stop_jobs()
 
         @app.after_shutdown
         async def stop_relay() -> None:

@@ -60,6 +60,7 @@ class NeedRow(EntityRow):
     need_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     crisis_id: Mapped[str] = mapped_column(String(100), index=True)
     organisation_id: Mapped[str] = mapped_column(String(100))
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # expiry reminder sent
 
 
 class PledgeRow(EntityRow):
@@ -68,3 +69,4 @@ class PledgeRow(EntityRow):
     pledge_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     crisis_id: Mapped[str | None] = mapped_column(String(100))
     donor_id: Mapped[str] = mapped_column(String(100))
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # expiry reminder sent

@@ -132,6 +132,7 @@ class MatchRow(Base):
         ),
         Index("ix__matches__need_id_status", "need_id", "status"),
         Index("ix__matches__pledge_id_status", "pledge_id", "status"),
+        Index("ix__matches__status_created_at", "status", "created_at"),
     )
 
     match_id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -148,3 +149,4 @@ class MatchRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # coordinators reminded

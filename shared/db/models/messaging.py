@@ -24,6 +24,7 @@ class ProcessedEvent(Base):
     """One row per (consumer, event id) that a consumer has applied."""
 
     __tablename__ = "processed_events"
+    __table_args__ = (Index("ix__processed_events__processed_at", "processed_at"),)
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(500), primary_key=True)
