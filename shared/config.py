@@ -1,9 +1,9 @@
 """Settings for every drx process, read from ``DRX_*`` environment variables.
 
 Each fragment has its own prefix (``DRX_KAFKA_``, ``DRX_DATABASE_``, ``DRX_LOG_``,
-``DRX_NOTIFY_``) so that a service composes only what it needs. :func:`load_settings` turns a
-validation failure into one message that names the offending variable, which is what an
-operator sees at start.
+``DRX_NOTIFY_``, ``DRX_SCHEDULE_``, ``DRX_HEALTH_``) so that a service composes only what it
+needs. :func:`load_settings` turns a validation failure into one message that names the
+offending variable, which is what an operator sees at start.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
     "DatabaseSettings",
+    "HealthSettings",
     "KafkaSettings",
     "LoggingSettings",
     "NotifySettings",
@@ -72,6 +73,14 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
     ssl_cafile: str | None = Field(
         default=None, description="CA bundle for SSL / SASL_SSL; system CAs when unset."
+    )
+    group_instance_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        max_length=200,  # Kafka allows 249; each subscriber appends "-<its name>"
+        description="Static consumer-group membership (Kafka's group.instance.id), e.g. the pod name: "
+        "a restarted worker gets its partitions back without a rebalance. Each subscriber uses "
+        "this id plus its own suffix.",
     )
 
     @field_validator("bootstrap_servers")
@@ -298,6 +307,25 @@ class ScheduleSettings(BaseSettings):
         return self
 
 
+class HealthSettings(BaseSettings):
+    """Where a worker serves ``/livez``, ``/readyz`` and ``/metrics`` (``shared/observability.py``)."""
+
+    model_config = SettingsConfigDict(env_prefix="DRX_HEALTH_", extra="forbid")
+
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - probes and Prometheus reach the pod or container from outside
+        min_length=1,
+        description="Address the health and metrics server listens on.",
+    )
+    port: int = Field(default=8080, ge=0, le=_MAX_PORT, description="Its port; 0 turns the server off.")
+    check_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How long /readyz waits for Kafka and PostgreSQL to answer before saying not ready.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a drx process needs; each part reads its own ``DRX_<PART>_*`` variables."""
 
@@ -308,6 +336,7 @@ class Settings(BaseSettings):
     log: LoggingSettings = Field(default_factory=LoggingSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
 
 _PREFIXES = {
@@ -316,6 +345,7 @@ _PREFIXES = {
     LoggingSettings: "DRX_LOG_",
     NotifySettings: "DRX_NOTIFY_",
     ScheduleSettings: "DRX_SCHEDULE_",
+    HealthSettings: "DRX_HEALTH_",
 }
 
 
@@ -337,6 +367,7 @@ def load_settings(**overrides: object) -> Settings:
         ("log", LoggingSettings),
         ("notify", NotifySettings),
         ("schedule", ScheduleSettings),
+        ("health", HealthSettings),
     )
     for name, cls in parts_classes:
         try:
