@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.config import KafkaSettings
 from shared.db.models import OutboxMessage
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
+from shared.kafka.topics import REJECTED, topic_name
 from shared.logging import get_logger
+from shared.observability import outbox_published
 
 __all__ = ["OutboxRelay", "enqueue", "outbox_message"]
 
@@ -144,4 +146,7 @@ class OutboxRelay:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=func.now())
             )
-        return len(rows)
+            published = [(row.topic, row.payload) for row in rows]
+        # Counted once marked and committed (a relay that dies before that publishes them again).
+        outbox_published(topic_name(self._kafka.topic_prefix, REJECTED), published)
+        return len(published)

@@ -16,10 +16,22 @@ from shared.config import Settings
 from shared.db.session import create_engine, create_session_factory
 from shared.kafka.broker import make_broker
 from shared.logging import get_logger
+from shared.observability import (
+    HealthServer,
+    event_failed,
+    event_processed,
+    event_type_of,
+    postgres_check,
+    refresh_consumer_lag,
+    refresh_outbox,
+)
 from shared.outbox import OutboxRelay
 from shared.scheduling import Job, JobRunner
 
-__all__ = ["Backoff", "Worker"]
+__all__ = ["GRACEFUL_TIMEOUT_S", "Backoff", "Worker"]
+
+GRACEFUL_TIMEOUT_S = 30.0
+"""On SIGTERM, how long in-flight messages get to finish and commit before consumers stop anyway."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,8 +47,13 @@ class Worker:
         self.engine = create_engine(settings.database)
         self.sessions = create_session_factory(self.engine)
         self.relay = OutboxRelay(self.sessions, settings.kafka)
-        self.broker: KafkaBroker = make_broker(settings.kafka, self.name, graceful_timeout=30.0)
+        self.broker: KafkaBroker = make_broker(settings.kafka, self.name, graceful_timeout=GRACEFUL_TIMEOUT_S)
         self._jobs: JobRunner | None = None
+        self.health = HealthServer(
+            settings.health,
+            checks={"kafka": self._kafka_check, "postgres": postgres_check(self.engine)},
+            refresh=self._refresh_metrics,
+        )
 
     def jobs(self) -> list[Job]:
         """This worker's scheduled jobs (none by default); they run when DRX_SCHEDULE_ENABLED."""
@@ -56,6 +73,13 @@ class Worker:
         if self._jobs is not None:
             await self._jobs.stop()
 
+    async def _kafka_check(self, timeout: float) -> str | None:
+        return None if await self.broker.ping(timeout) else f"no answer from Kafka within {timeout:g}s"
+
+    async def _refresh_metrics(self) -> None:
+        await refresh_consumer_lag(self.broker.subscribers)
+        await refresh_outbox(self.engine)
+
     @property
     def group_id(self) -> str:
         """The consumer group, under the topic prefix so deployments sharing a cluster stay apart."""
@@ -74,25 +98,35 @@ class Worker:
         await self.engine.dispose()
 
     def app(self) -> FastStream:
-        """The worker under FastStream: signals, graceful shutdown, AsyncAPI."""
+        """The worker under FastStream: signals, graceful shutdown, AsyncAPI, health and metrics.
+
+        The health server runs only here, in the worker process (``drx run``); workers that
+        tests start with :meth:`start` serve nothing, so they never compete for the port.
+        It listens first, so ``/livez`` answers while Kafka and PostgreSQL are still being
+        reached, and ``/readyz`` says 503 from SIGTERM on, while in-flight messages finish.
+        """
         app = FastStream(self.broker, specification=AsyncAPI(title=f"drx {self.name}", version="1.0.0"))
 
         @app.on_startup
         async def start_relay() -> None:
+            await self.health.start()
             await self.relay.start()
 
         @app.after_startup
         async def start_jobs() -> None:
             self._start_jobs()
+            self.health.serving = True
 
         @app.on_shutdown
         async def stop_jobs() -> None:
+            self.health.serving = False
             await self._stop_jobs()
 
         @app.after_shutdown
         async def stop_relay() -> None:
             await self.relay.stop()
             await self.engine.dispose()
+            await self.health.stop()
 
         return app
 
@@ -102,6 +136,9 @@ class Backoff:
 
     The message is then read again (NACK_ON_ERROR). Without the wait, an outage of the database
     would make FastStream re-read the same message in a hot loop.
+
+    It also counts every message in ``drx_events_processed_total`` (with the result's ``outcome``)
+    or ``drx_events_failed_total``, by the event type of the handler's first argument.
     """
 
     def __init__(self, log_name: str) -> None:
@@ -110,15 +147,18 @@ class Backoff:
 
     def __call__(self, call: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            event_type = event_type_of(args[0]) if args else "unknown"
             try:
                 result = await call(*args, **kwargs)
             except Exception:
+                event_failed(event_type)
                 self._failures += 1
                 delay = min(0.2 * 2**self._failures, 30.0)
                 self._log.exception("message failed; it will be read again", retry_in_s=delay)
                 await asyncio.sleep(delay)
                 raise
             self._failures = 0
+            event_processed(event_type, result)
             return result
 
         return guarded

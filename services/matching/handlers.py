@@ -16,6 +16,7 @@ from services.matching.service import MatchingService
 from shared.events.envelope import CloudEvent
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
+from shared.observability import observe_match_latency
 from shared.worker import Backoff
 
 __all__ = ["register"]
@@ -43,6 +44,8 @@ def register(broker: KafkaBroker, service: MatchingService, topic_prefix: str, g
         today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
         started = time.perf_counter()
         result = await handle(envelope, today, position=position)  # a failure backs off, then retries
+        if result.proposals:  # committed: from the event's arrival on the canonical topic to here
+            observe_match_latency(time.time() - record.timestamp / 1000)
         log.info(
             "canonical event handled",
             type=envelope.type,

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 import shared.cli
 from shared.config import (
     DatabaseSettings,
+    HealthSettings,
     KafkaSettings,
     LoggingSettings,
     NotifySettings,
@@ -33,6 +34,7 @@ from shared.config import (
     load_settings,
 )
 from shared.kafka.topics import TOPICS, topic_name
+from shared.worker import GRACEFUL_TIMEOUT_S
 
 ROOT = Path(__file__).parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -44,13 +46,13 @@ KEDA = K8S / "extras" / "keda-scaledobject.yaml"
 K8S_VERSION = "1.30"  # the oldest Kubernetes the manifests must work on; bundled by kubernetes-validate
 WORKERS = ("ingest", "matching", "notify")
 HEALTH_PORT = 8080
-WORKER_GRACEFUL_TIMEOUT_S = 30  # shared/worker.py: make_broker(..., graceful_timeout=30.0)
-# Passed by the manifests before the setting exists (issue 9); unknown DRX_* variables are ignored.
+WORKER_GRACEFUL_TIMEOUT_S = GRACEFUL_TIMEOUT_S  # what in-flight messages get on SIGTERM
+# Passed by the manifests before the setting exists; unknown DRX_* variables are ignored.
 # Remove a name from here once shared/config.py has it.
-PENDING_SETTINGS = {"DRX_KAFKA_GROUP_INSTANCE_ID"}
+PENDING_SETTINGS: set[str] = set()
 SETTINGS = {
     f"{cls.model_config['env_prefix']}{field.upper()}"
-    for cls in (KafkaSettings, DatabaseSettings, LoggingSettings, NotifySettings)
+    for cls in (KafkaSettings, DatabaseSettings, LoggingSettings, NotifySettings, HealthSettings)
     for field in cls.model_fields
 }
 
