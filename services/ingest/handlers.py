@@ -19,6 +19,7 @@ from faststream.message import StreamMessage
 
 from services.ingest.parsing import INVALID_HEADER_MARK, RawMessage
 from services.ingest.service import IngestService
+from shared.kafka.broker import static_membership
 from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
 from shared.logging import get_logger
 from shared.worker import Backoff
@@ -86,4 +87,5 @@ def register(broker: KafkaBroker, service: IngestService, topic_prefix: str, gro
         decoder=raw_body,
         title="ingest:intake",
         description="Validates, deduplicates and normalises what people post; rejects with a reason.",
+        **static_membership(broker, "intake"),
     )(on_intake)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from services.matching.service import MatchingService
 from shared.events.envelope import CloudEvent
+from shared.kafka.broker import static_membership
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
 from shared.observability import observe_match_latency
@@ -62,4 +63,5 @@ def register(broker: KafkaBroker, service: MatchingService, topic_prefix: str, g
         decoder=raw_body,
         title="matching:canonical",
         description="Keeps open needs and pledges and proposes matches whenever capacity appears.",
+        **static_membership(broker, "canonical"),
     )(on_canonical)

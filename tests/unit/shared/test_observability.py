@@ -1,4 +1,4 @@
-"""Health server and metric labels, without Kafka or PostgreSQL."""
+"""Health server, metric labels and static membership, without Kafka or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from aiokafka import TopicPartition
+from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 
 from services.ingest.parsing import RawMessage
-from shared.config import HealthSettings, SettingsError, load_settings
+from shared.config import HealthSettings, KafkaSettings, SettingsError, load_settings
 from shared.events.envelope import CloudEvent
+from shared.kafka.broker import make_broker, static_membership
 from shared.kafka.topics import NEEDS_IN
 from shared.observability import (
     HealthServer,
@@ -374,6 +376,30 @@ class TestHealthServer:
         _, port, _, _ = server
         with pytest.raises(OSError):
             await HealthServer(HealthSettings(host="127.0.0.1", port=port), checks={}).start()
+
+
+class TestStaticMembership:
+    def test_without_an_instance_id_nothing_is_added(self):
+        broker = make_broker(KafkaSettings(), "ingest")
+        assert static_membership(broker, "intake") == {}
+
+    def test_each_subscriber_gets_its_own_instance_id(self):
+        broker = make_broker(KafkaSettings(group_instance_id="drx-notify-5f7c9-x2x4k"), "notify")
+        assert static_membership(broker, "matches") == {"group_instance_id": "drx-notify-5f7c9-x2x4k-matches"}
+        assert static_membership(broker, "subscriptions") == {
+            "group_instance_id": "drx-notify-5f7c9-x2x4k-subscriptions"
+        }
+        assert static_membership(KafkaBroker("x:1"), "matches") == {}
+
+    def test_the_id_reaches_the_aiokafka_consumer(self):
+        broker = make_broker(KafkaSettings(group_instance_id="pod-1"), "matching")
+        subscriber = broker.subscriber("t.canonical", group_id="g", **static_membership(broker, "canonical"))
+        assert subscriber._connection_args["group_instance_id"] == "pod-1-canonical"
+
+    @pytest.mark.parametrize("name", ["", "has space", "a:b", "x" * 41])
+    def test_subscriber_names_are_kafka_safe(self, name):
+        with pytest.raises(ValueError, match="subscriber name"):
+            static_membership(make_broker(KafkaSettings(), "x"), name)
 
 
 class TestSettings:
