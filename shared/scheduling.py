@@ -26,14 +26,14 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.db.models import JobRunRow
+from shared.db.models import JobRunRow, ProcessedEvent
 from shared.logging import get_logger
 
-__all__ = ["Clock", "Job", "JobRunner", "RunOutcome", "slot_of"]
+__all__ = ["Clock", "Job", "JobRunner", "RunOutcome", "prune_processed_events", "slot_of"]
 
 Clock = Callable[[], dt.datetime]
 log = get_logger("drx.scheduler")
@@ -150,3 +150,20 @@ class JobRunner:
             _, late = await asyncio.wait(set(self._running), timeout=timeout)
             for task in late:
                 task.cancel()
+
+
+async def prune_processed_events(
+    sessions: async_sessionmaker[AsyncSession], consumer: str, before: dt.datetime
+) -> int:
+    """Forget ``consumer``'s idempotency records older than ``before``; how many went.
+
+    Safe as long as no event that old can be delivered again: keep the retention longer than
+    the Kafka topics' (docs/scheduling.md).
+    """
+    async with sessions.begin() as session:
+        result = await session.execute(
+            delete(ProcessedEvent).where(
+                ProcessedEvent.consumer == consumer, ProcessedEvent.processed_at < before
+            )
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ started and stopped together, and a FastStream application around them.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
@@ -26,7 +27,7 @@ from shared.observability import (
     refresh_outbox,
 )
 from shared.outbox import OutboxRelay
-from shared.scheduling import Job, JobRunner
+from shared.scheduling import Job, JobRunner, prune_processed_events
 
 __all__ = ["GRACEFUL_TIMEOUT_S", "Backoff", "Worker"]
 
@@ -56,8 +57,21 @@ class Worker:
         )
 
     def jobs(self) -> list[Job]:
-        """This worker's scheduled jobs (none by default); they run when DRX_SCHEDULE_ENABLED."""
-        return []
+        """This worker's scheduled jobs; they run when DRX_SCHEDULE_ENABLED (docs/scheduling.md).
+
+        Every worker prunes its own old idempotency records; subclasses add theirs.
+        """
+        retention = dt.timedelta(days=self.settings.schedule.retention_days)
+
+        async def prune(now: dt.datetime) -> int:
+            return await prune_processed_events(self.sessions, self.name, now - retention)
+
+        return [Job(f"{self.name}.prune-idempotency", dt.timedelta(hours=1), prune, "old inbox records")]
+
+    @property
+    def check_every(self) -> dt.timedelta:
+        """How often lifecycle jobs look for due work (DRX_SCHEDULE_CHECK_EVERY_S)."""
+        return dt.timedelta(seconds=self.settings.schedule.check_every_s)
 
     def scheduler(self) -> JobRunner:
         """The runner of :meth:`jobs`, built once (tests call its ``tick`` directly)."""

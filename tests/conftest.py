@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from shared.config import DatabaseSettings, KafkaSettings, Settings
+from shared.config import DatabaseSettings, KafkaSettings, ScheduleSettings, Settings
 from shared.db.migrate import upgrade
 from tests.support.infra import RunningServer, kafka_server, postgres_server
 
@@ -109,8 +109,13 @@ async def kafka(kafka_broker: RunningServer) -> AsyncIterator[KafkaTestEnv]:
 
 @pytest.fixture
 def settings(kafka: KafkaTestEnv, database: DatabaseTestEnv) -> Settings:
-    """Settings for a drx process wired to this test's topics and database."""
-    return Settings(kafka=kafka.settings, database=database.settings)
+    """Settings for a drx process wired to this test's topics and database.
+
+    Scheduled jobs are off: tests that are about them drive a runner with a hand-moved clock.
+    """
+    return Settings(
+        kafka=kafka.settings, database=database.settings, schedule=ScheduleSettings(enabled=False)
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

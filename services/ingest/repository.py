@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import datetime as dt
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import ColumnElement, Date, Select, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
@@ -117,12 +118,38 @@ class IngestRepository:
                 raise TypeError(msg)
         row = insert(table).values(**values, **common)
         key = next(iter(values))
+        # A changed need or pledge (an extended date, say) earns a fresh expiry reminder.
+        reset = {} if table is CrisisRow else {"reminded_at": None}
         upsert: ReturningInsert[tuple[bool]] = row.on_conflict_do_update(
             index_elements=[key],
-            set_={**common, "updated_at": text("now()")},
+            set_={**common, **reset, "updated_at": text("now()")},
             where=table.revision < row.excluded.revision,
         ).returning(literal_column("(xmax = 0)"))
         inserted = await self._session.scalar(upsert)
         if inserted is None or (expect_new and not inserted):
             msg = f"{key} {values[key]!r} was written concurrently"
             raise RetryableConflictError(msg)
+
+    async def live_ending_by(
+        self, kind: Literal["need", "pledge"], until: dt.date
+    ) -> list[NeedRow] | list[PledgeRow]:
+        """Open needs / active pledges whose date is on or before ``until``, locked, others skipped.
+
+        ``SKIP LOCKED``: a row an event is changing right now is left for the next run.
+        """
+        if kind == "need":
+            due = NeedRow.state["needed_by"].astext.cast(Date) <= until
+            return list(await self._session.scalars(_locked_live(NeedRow, "open", due)))
+        due = PledgeRow.state["expires_on"].astext.cast(Date) <= until
+        return list(await self._session.scalars(_locked_live(PledgeRow, "active", due)))
+
+    async def mark_reminded(self, row: NeedRow | PledgeRow, at: dt.datetime) -> None:
+        row.reminded_at = at
+        await self._session.flush()
+
+
+_Row = TypeVar("_Row", NeedRow, PledgeRow)
+
+
+def _locked_live(table: type[_Row], live: str, due: ColumnElement[bool]) -> Select[_Row]:
+    return select(table).where(table.status == live, due).with_for_update(skip_locked=True)

@@ -150,6 +150,58 @@ class IngestService:
                 return Result("accepted", envelope.type)
         raise AssertionError(outcome)  # pragma: no cover
 
+    # --- scheduled jobs ------------------------------------------------------------------------
+
+    async def expire_due(self, now: dt.datetime) -> int:
+        """Needs past their needed-by date and pledges past their expiry date become ``expired``.
+
+        Each is published like any change (matching releases its pending proposals) with an
+        audit record whose actor is the scheduler. Returns how many expired.
+        """
+        cause = _job_cause("expire-needs-and-pledges", now)
+        expired = 0
+        async with self._sessions.begin() as session:
+            repo = IngestRepository(session)
+            for kind in ("need", "pledge"):
+                for row in await repo.live_ending_by(kind, now.date() - dt.timedelta(days=1)):
+                    record = domain.expire(row.state, now.date())
+                    if record is None:
+                        continue
+                    await repo.save(record, expect_new=False)
+                    self._publish(session, record, cause, now)
+                    self._audit(session, record, row.state, cause)
+                    expired += 1
+        if expired:
+            self._on_commit()
+        return expired
+
+    async def remind_expiring(self, now: dt.datetime, days_before: int) -> int:
+        """Tell each owner once, ``days_before`` days ahead, that a need or pledge is about to lapse."""
+        cause = _job_cause("remind-expiring", now)
+        sent = 0
+        async with self._sessions.begin() as session:
+            repo = IngestRepository(session)
+            for kind in ("need", "pledge"):
+                for row in await repo.live_ending_by(kind, now.date() + dt.timedelta(days=days_before)):
+                    reminder = domain.expiry_reminder(row.state, now.date(), days_before)
+                    if reminder is None or row.reminded_at is not None:
+                        continue
+                    await repo.mark_reminded(row, now)
+                    event = new_event(
+                        f"org.drx.{kind}.expiring",
+                        INGEST_SOURCE,
+                        reminder,
+                        subject=reminder.entity_id,
+                        time=now,
+                        event_id=f"expiring:{kind}:{reminder.entity_id}:{reminder.expires_on}",
+                        correlation_id=cause.id,
+                    )
+                    enqueue(session, topic_name(self._prefix, CANONICAL), event, key=reminder.entity_id)
+                    sent += 1
+        if sent:
+            self._on_commit()
+        return sent
+
     def _publish(self, session: AsyncSession, record: BaseModel, cause: CloudEvent, now: dt.datetime) -> None:
         event_type, id_field = _RECORDED_TYPES[type(record)]
         entity_id = getattr(record, id_field)
@@ -237,6 +289,20 @@ class IngestService:
         )
 
 
+SCHEDULER_SOURCE = "urn:drx:service:ingest:scheduler"
+
+
+def _job_cause(job: str, now: dt.datetime) -> CloudEvent:
+    """What a scheduled run's events and audit records name as their cause (actor: the scheduler)."""
+    return CloudEvent(
+        specversion="1.0",
+        id=f"job:{job}:{now.isoformat()}",
+        source=SCHEDULER_SOURCE,
+        type="org.drx.job.ran",
+        time=now,
+    )
+
+
 def _audit_action(record: BaseModel, *, new: bool) -> tuple[str, str]:
     """Entity type and audit action of an accepted record (e.g. ``need``, ``need.revised``)."""
     match record:
@@ -253,7 +319,7 @@ def _audit_action(record: BaseModel, *, new: bool) -> tuple[str, str]:
     status = record.status
     if new:
         return kind, f"{kind}.{first}"
-    return kind, f"{kind}.{status}" if status in {"closed", "withdrawn"} else f"{kind}.revised"
+    return kind, f"{kind}.{status}" if status in {"closed", "withdrawn", "expired"} else f"{kind}.revised"
 
 
 def _entity_of(data: BaseModel) -> tuple[EntityKind | None, str | None]:

@@ -318,7 +318,7 @@ def need_status(
     """
     if status == "withdrawn":
         return "withdrawn"
-    if status == "closed":
+    if status in ("closed", "expired"):
         return "closed" if confirmed + fulfilled >= quantity else "closed with shortfall"
     allocated = proposed + confirmed + fulfilled
     if allocated >= quantity:

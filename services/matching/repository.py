@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow, ProcessedEvent
 
@@ -226,4 +227,57 @@ class MatchingRepository:
             query = query.where(MatchRow.need_id == need_id)
         if pledge_id is not None:
             query = query.where(MatchRow.pledge_id == pledge_id)
+        return list(await self.session.scalars(query))
+
+    async def proposals_to_remind(self, created_before: dt.datetime) -> list[MatchRow]:
+        """Proposals older than ``created_before`` whose coordinators were not reminded yet, locked."""
+        query = (
+            select(MatchRow)
+            .where(
+                MatchRow.status == "proposed",
+                MatchRow.created_at < created_before,
+                MatchRow.reminded_at.is_(None),
+            )
+            .order_by(MatchRow.created_at, MatchRow.match_id)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(query))
+
+    async def proposals_older_than(self, created_before: dt.datetime) -> list[str]:
+        query = (
+            select(MatchRow.match_id)
+            .where(MatchRow.status == "proposed", MatchRow.created_at < created_before)
+            .order_by(MatchRow.created_at, MatchRow.match_id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def pledges_with_unmet_demand(self, today: dt.date) -> list[str]:
+        """Pledges with free capacity that share a match key with an open need still short.
+
+        A cheap superset of what can match (the pure rules decide the rest), using the GIN
+        indexes on match keys.
+        """
+        need = aliased(MatchingNeedRow)
+        short = (
+            select(need.need_id)
+            .where(
+                need.status == "open",
+                need.match_keys.overlap(MatchingPledgeRow.match_keys),
+                need.category == MatchingPledgeRow.category,
+                need.unit == MatchingPledgeRow.unit,
+                need.proposed + need.confirmed + need.fulfilled < need.quantity,
+                need.needed_by >= today,
+            )
+            .exists()
+        )
+        query = (
+            select(MatchingPledgeRow.pledge_id)
+            .where(
+                MatchingPledgeRow.status == "active",
+                MatchingPledgeRow.allocated < MatchingPledgeRow.quantity,
+                MatchingPledgeRow.expires_on >= today,
+                short,
+            )
+            .order_by(MatchingPledgeRow.pledge_id)
+        )
         return list(await self.session.scalars(query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -68,20 +68,80 @@ class MatchingService:
         self._on_commit = on_commit or (lambda: None)
 
     async def handle(self, envelope: CloudEvent, today: dt.date, *, position: str) -> Result:
+        return await self._transact(envelope, today, position, _Unit.run)
+
+    async def _transact(
+        self, envelope: CloudEvent, today: dt.date, position: str, work: Callable[[_Unit], Awaitable[Result]]
+    ) -> Result:
+        """Run ``work`` in one transaction, again on a deadlock or serialization failure."""
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with self._sessions.begin() as session:
-                    result = await _Unit(self, session, envelope, today, position).run()
+                    result = await work(_Unit(self, session, envelope, today, position))
             except DBAPIError as error:
                 code = getattr(error.orig, "sqlstate", None)
                 if code in _RETRYABLE_SQLSTATES and attempt < _ATTEMPTS:
                     log.warning("matching transaction conflicted; retrying", sqlstate=code, attempt=attempt)
                     continue
                 raise
-            if result.outcome != "duplicate":
+            if result.outcome not in ("duplicate", "unchanged"):
                 self._on_commit()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- scheduled jobs (docs/scheduling.md) ----------------------------------------------------
+
+    async def remind_proposals(self, now: dt.datetime, after: dt.timedelta) -> int:
+        """Remind coordinators, once, of proposals undecided for ``after``."""
+        cause = _job_cause("remind-proposals", now)
+
+        async def remind(unit: _Unit) -> Result:
+            for match in await unit.repo.proposals_to_remind(now - after):
+                need = await unit.repo.need(match.need_id, lock=False)
+                pledge = await unit.repo.pledge(match.pledge_id, lock=False)
+                assert need is not None
+                assert pledge is not None
+                match.reminded_at = now
+                unit.remind(match, need, pledge)
+            return Result("applied", unit.reminders)
+
+        return (await self._transact(cause, now.date(), "scheduler", remind)).proposals
+
+    async def expire_proposals(self, now: dt.datetime, ttl: dt.timedelta) -> int:
+        """Proposals undecided for ``ttl`` expire: capacity goes back and both sides are tried again."""
+        cause = _job_cause("expire-proposals", now)
+        expired = 0
+        for match_id in await self._read(lambda repo: repo.proposals_older_than(now - ttl)):
+
+            async def expire(unit: _Unit, match_id: str = match_id) -> Result:
+                return await unit.expire(match_id, now - ttl)
+
+            result = await self._transact(cause, now.date(), "scheduler", expire)
+            expired += result.outcome == "applied"
+        return expired
+
+    async def sweep(self, now: dt.datetime) -> int:
+        """Try every pledge with free capacity that shares a match key with unmet demand.
+
+        The event path should have matched everything already; what this finds is counted and
+        logged as an error, because it means an event was missed or a rule is inconsistent.
+        """
+        cause = _job_cause("rematch-sweep", now)
+        today = now.date()
+        found = 0
+        for pledge_id in await self._read(lambda repo: repo.pledges_with_unmet_demand(today)):
+
+            async def retry(unit: _Unit, pledge_id: str = pledge_id) -> Result:
+                return await unit.retry_pledge(pledge_id)
+
+            found += (await self._transact(cause, today, "scheduler", retry)).proposals
+        if found:
+            log.error("re-matching sweep found matches the event path missed", proposals=found)
+        return found
+
+    async def _read(self, query: Callable[[MatchingRepository], Awaitable[list[str]]]) -> list[str]:
+        async with self._sessions() as session:
+            return await query(MatchingRepository(session))
 
 
 class _Unit:
@@ -102,9 +162,58 @@ class _Unit:
         self.today = today
         self.position = position
         self.proposals = 0
+        self.reminders = 0
         self.actor = "drx:matching"  # a decision's source when a coordinator decided
         # Each need whose ledger this event touches, with its coverage before the first change.
         self._coverage_before: dict[str, tuple[tuple[NeedStatus, bool] | None, MatchingNeedRow]] = {}
+
+    # --- scheduled work ---------------------------------------------------------------------
+
+    def remind(self, match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow) -> None:
+        data = self._match_data(match, need, pledge)
+        event = new_event(
+            "org.drx.match.reminder",
+            MATCHING_SOURCE,
+            data,
+            subject=match.match_id,
+            time=self.envelope.time or dt.datetime.now(dt.UTC),
+            event_id=f"reminder:{match.match_id}",
+            correlation_id=self.envelope.id,
+        )
+        enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=match.need_id)
+        self.reminders += 1
+
+    async def expire(self, match_id: str, created_before: dt.datetime) -> Result:
+        found = await self.repo.match_keys_of(match_id)
+        if found is None:
+            return Result("unchanged")
+        need_id, pledge_id, keys = found
+        await self.repo.lock_keys(keys)
+        pledge, need = await self.repo.pledge(pledge_id), await self.repo.need(need_id)
+        match = await self.repo.match(match_id)
+        assert need is not None
+        assert pledge is not None
+        assert match is not None
+        if match.status != "proposed" or match.created_at >= created_before:
+            return Result("unchanged")  # decided meanwhile
+        self.actor = self.envelope.source
+        await self._release(match, "expired", "no decision before the proposal expired", need, pledge)
+        await self._propose_for_need(need)
+        await self._propose_for_pledge(pledge)
+        self._emit_coverage()
+        return Result("applied", self.proposals)
+
+    async def retry_pledge(self, pledge_id: str) -> Result:
+        unlocked = await self.repo.pledge(pledge_id, lock=False)
+        if unlocked is None:
+            return Result("unchanged")
+        await self.repo.lock_keys(unlocked.match_keys)
+        pledge = await self.repo.pledge(pledge_id)
+        assert pledge is not None
+        self.actor = self.envelope.source
+        await self._propose_for_pledge(pledge)
+        self._emit_coverage()
+        return Result("applied" if self.proposals else "unchanged", self.proposals)
 
     async def run(self) -> Result:
         if not await self.repo.claim(self.envelope.dedupe_key()):
@@ -143,7 +252,7 @@ class _Unit:
             await self._propose_for_need(need)
             return
         self._watch(need, changed=True)
-        # Withdrawn: everything live is released. Closed with its crisis: only proposals.
+        # Withdrawn: everything live is released. Closed with its crisis, or expired: only proposals.
         statuses = ("proposed", "confirmed") if need.status == "withdrawn" else ("proposed",)
         reason = f"need {need.status}"
         for match in await self.repo.live_matches(need_id=need.need_id, statuses=statuses):
@@ -161,7 +270,9 @@ class _Unit:
         if pledge.status == "active":
             await self._propose_for_pledge(pledge)
             return
-        for match in await self.repo.live_matches(pledge_id=pledge.pledge_id):
+        # Withdrawn: everything live is released. Expired: only proposals; confirmed help still comes.
+        statuses = ("proposed", "confirmed") if pledge.status == "withdrawn" else ("proposed",)
+        for match in await self.repo.live_matches(pledge_id=pledge.pledge_id, statuses=statuses):
             need = await self.repo.need(match.need_id)
             assert need is not None
             await self._release(match, "cancelled", f"pledge {pledge.status}", need, pledge)
@@ -279,26 +390,7 @@ class _Unit:
         self, match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow, *, before: str | None
     ) -> None:
         """Publish the match's new state (outbox) and write its audit record, in this transaction."""
-        data = MatchUpdated(
-            match_id=match.match_id,
-            need_id=match.need_id,
-            pledge_id=match.pledge_id,
-            crisis_id=match.crisis_id,
-            category=need.category,
-            quantity=match.quantity,
-            unit=match.unit,
-            status=match.status,
-            explanation=match.explanation,
-            organisation_id=need.organisation_id,
-            donor_id=pledge.donor_id,
-            reason=match.reason,
-            revision=match.revision,
-            context=MatchContext(
-                **_need_context(need).model_dump(),
-                pledge_title=pledge.state["title"],
-                donor_name=pledge.state["donor"]["name"],
-            ),
-        )
+        data = self._match_data(match, need, pledge)
         event = new_event(
             f"org.drx.match.{match.status}",
             MATCHING_SOURCE,
@@ -320,6 +412,29 @@ class _Unit:
             correlation_id=self.envelope.correlationid or self.envelope.id,
         )
         audit.record(self.session, self.s.prefix, entry)
+
+    @staticmethod
+    def _match_data(match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow) -> MatchUpdated:
+        return MatchUpdated(
+            match_id=match.match_id,
+            need_id=match.need_id,
+            pledge_id=match.pledge_id,
+            crisis_id=match.crisis_id,
+            category=need.category,
+            quantity=match.quantity,
+            unit=match.unit,
+            status=match.status,
+            explanation=match.explanation,
+            organisation_id=need.organisation_id,
+            donor_id=pledge.donor_id,
+            reason=match.reason,
+            revision=match.revision,
+            context=MatchContext(
+                **_need_context(need).model_dump(),
+                pledge_title=pledge.state["title"],
+                donor_name=pledge.state["donor"]["name"],
+            ),
+        )
 
     def _emit_coverage(self) -> None:
         """One ``org.drx.need.coverage`` per need whose coverage status changed in this event."""
@@ -386,6 +501,20 @@ class _Unit:
             correlation_id=self.envelope.correlationid or self.envelope.id,
         )
         audit.record(self.session, self.s.prefix, entry)
+
+
+SCHEDULER_SOURCE = "urn:drx:service:matching:scheduler"
+
+
+def _job_cause(job: str, now: dt.datetime) -> CloudEvent:
+    """What a scheduled run's events and audit records name as their cause (actor: the scheduler)."""
+    return CloudEvent(
+        specversion="1.0",
+        id=f"job:{job}:{now.isoformat()}",
+        source=SCHEDULER_SOURCE,
+        type="org.drx.job.ran",
+        time=now,
+    )
 
 
 def _coverage(need: MatchingNeedRow) -> tuple[NeedStatus, bool]:

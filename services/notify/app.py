@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from faststream import FastStream
 
 from services.notify.channels import Channels
@@ -9,6 +11,7 @@ from services.notify.delivery import DeliveryLoop
 from services.notify.handlers import register
 from services.notify.service import NotifyService
 from shared.config import Settings
+from shared.scheduling import Job
 from shared.worker import Worker
 
 __all__ = ["NotifyWorker", "create_app"]
@@ -25,6 +28,21 @@ class NotifyWorker(Worker):
             self.sessions, prefix, public_url=settings.notify.public_url, on_commit=self._committed
         )
         register(self.broker, self.service, prefix, self.group_id)
+
+    def jobs(self) -> list[Job]:
+        async def digests(now: dt.datetime) -> int:
+            return await self.delivery.send_digests(now)
+
+        async def retry(now: dt.datetime) -> int:
+            return await self.delivery.dispatch(now)
+
+        return [
+            *super().jobs(),
+            Job("notify.digests", self.check_every, digests, "hourly and daily digests of finished periods"),
+            Job(
+                "notify.retry-due", self.check_every, retry, "due retries and lapsed leases, across instances"
+            ),
+        ]
 
     def _committed(self) -> None:
         self.relay.wake()

@@ -67,7 +67,6 @@ class DeliveryLoop:
         clock: Clock = lambda: dt.datetime.now(dt.UTC),
         jitter: Callable[[], float] = random.random,
         poll_interval: float = 0.2,
-        digest_interval: float = 30.0,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
@@ -76,7 +75,6 @@ class DeliveryLoop:
         self._clock = clock
         self._jitter = jitter
         self._poll_interval = poll_interval
-        self._digest_interval = digest_interval
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -103,13 +101,8 @@ class DeliveryLoop:
         await self._channels.stop()
 
     async def _run(self) -> None:
-        last_digest = -self._digest_interval
-        loop = asyncio.get_running_loop()
         while True:
             try:
-                if loop.time() - last_digest >= self._digest_interval:
-                    await self.send_digests()
-                    last_digest = loop.time()
                 await self.dispatch()
             except Exception:
                 log.exception("delivery loop failed; trying again")
@@ -117,12 +110,16 @@ class DeliveryLoop:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
-    async def dispatch(self) -> int:
-        """Claim as many due deliveries as there are free slots and start sending them."""
+    async def dispatch(self, now: dt.datetime | None = None) -> int:
+        """Claim as many due deliveries as there are free slots and start sending them.
+
+        The loop calls it when woken and at each poll; the scheduled job ``notify.retry-due``
+        calls it with the job's time, for retries and lapsed leases wherever they were created.
+        """
         free = self._settings.delivery_concurrency - len(self._inflight)
         if free <= 0:
             return 0
-        attempts = await self.claim(free)
+        attempts = await self.claim(free, now)
         for attempt in attempts:
             task = asyncio.create_task(self.attempt(attempt))
             self._inflight.add(task)
@@ -135,8 +132,8 @@ class DeliveryLoop:
 
     # --- one attempt -----------------------------------------------------------------------------
 
-    async def claim(self, limit: int) -> list[Attempt]:
-        now = self._clock()
+    async def claim(self, limit: int, now: dt.datetime | None = None) -> list[Attempt]:
+        now = now or self._clock()
         lease = dt.timedelta(seconds=self._settings.webhook_timeout_s + _LEASE_MARGIN_S)
         due = (
             select(DeliveryRow.delivery_id)
@@ -250,9 +247,12 @@ class DeliveryLoop:
 
     # --- digests ---------------------------------------------------------------------------------
 
-    async def send_digests(self) -> int:
-        """Fold each subscription's held alerts of every finished period into one digest delivery."""
-        now = self._clock()
+    async def send_digests(self, now: dt.datetime | None = None) -> int:
+        """Fold each subscription's held alerts of every finished period into one digest delivery.
+
+        Run by the scheduled job ``notify.digests``; ``now`` is the job's time.
+        """
+        now = now or self._clock()
         created = 0
         async with self._sessions.begin() as session:
             held = (
@@ -277,6 +277,8 @@ class DeliveryLoop:
                     session, subscription_id=subscription_id, start=start, end=end, items=items, now=now
                 )
                 created += 1
+        if created:
+            self.wake()
         return created
 
     async def _digest(

@@ -17,12 +17,14 @@ from shared.events.outbound import MatchUpdated
 
 __all__ = [
     "MATCH_AUDIENCE",
+    "REMINDER_AUDIENCE",
     "Audience",
     "Recipient",
     "SubscriptionView",
     "delivery_id",
     "digest_period",
     "match_recipients",
+    "owner_recipients",
     "retry_delay",
 ]
 
@@ -40,6 +42,10 @@ MATCH_AUDIENCE: dict[str, frozenset[Audience]] = {
     "fulfilled": frozenset({"organisation", "donor"}),
     "cancelled": frozenset({"organisation", "donor"}),
 }
+
+
+# A proposal awaiting a decision: only those who decide are reminded.
+REMINDER_AUDIENCE: frozenset[Audience] = frozenset({"coordinator"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +79,20 @@ class Recipient:
         return self.subscription.digest != "off" and self.subscription.channel != "kafka"
 
 
-def match_recipients(match: MatchUpdated, subscriptions: Iterable[SubscriptionView]) -> list[Recipient]:
+def match_recipients(
+    match: MatchUpdated,
+    subscriptions: Iterable[SubscriptionView],
+    audience: frozenset[Audience] | None = None,
+) -> list[Recipient]:
     """Everyone who hears about ``match`` in its current status, one per (recipient, channel).
 
     Coordinators by their filters (crisis, country, sector, category); the need's organisation
     and the pledge's donor by their subscriptions as parties. When one person has several
     subscriptions on a channel that all match, the first (by id) wins: they hear once.
+    ``audience`` overrides who hears (a reminder goes to coordinators only).
     """
-    audience = MATCH_AUDIENCE.get(match.status, frozenset())
+    if audience is None:
+        audience = MATCH_AUDIENCE.get(match.status, frozenset())
     party = {"organisation": match.organisation_id, "donor": match.donor_id}
     chosen: dict[tuple[str, str], Recipient] = {}
     for sub in sorted(subscriptions, key=lambda s: s.subscription_id):
@@ -93,6 +105,17 @@ def match_recipients(match: MatchUpdated, subscriptions: Iterable[SubscriptionVi
         elif party[sub.recipient_kind] != sub.recipient_id:
             continue
         chosen.setdefault((sub.recipient_id, sub.channel), Recipient(sub))
+    return list(chosen.values())
+
+
+def owner_recipients(
+    owner_kind: Audience, owner_id: str, subscriptions: Iterable[SubscriptionView]
+) -> list[Recipient]:
+    """The subscriptions of one party (an organisation or a donor), one per channel."""
+    chosen: dict[str, Recipient] = {}
+    for sub in sorted(subscriptions, key=lambda s: s.subscription_id):
+        if sub.recipient_kind == owner_kind and sub.recipient_id == owner_id:
+            chosen.setdefault(sub.channel, Recipient(sub))
     return list(chosen.values())
 
 

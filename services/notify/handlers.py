@@ -1,4 +1,7 @@
-"""Notify's subscribers: the matches topic (alerts to create) and the subscriptions intake topic."""
+"""Notify's subscribers: matches and canonical (alerts to create), and the subscriptions intake topic.
+
+From canonical, only the expiry reminders concern notify; the rest is ignored before any I/O.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from services.ingest.handlers import tolerant_parser
 from services.ingest.parsing import RawMessage
 from services.notify.service import NotifyService
 from shared.events.envelope import CloudEvent
-from shared.kafka.topics import MATCHES, SUBSCRIPTIONS_IN, topic_name
+from shared.kafka.topics import CANONICAL, MATCHES, SUBSCRIPTIONS_IN, topic_name
 from shared.logging import get_logger
 from shared.worker import Backoff
 
@@ -38,7 +41,8 @@ def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, gro
         try:
             envelope = CloudEvent.model_validate_json(body)
         except ValidationError:
-            # Only matching writes this topic; an unreadable record is a bug upstream, not a reason to stall.
+            # Only drx services write these topics: an unreadable record is a bug upstream, not a reason
+            # to stall.
             log.exception(
                 "unreadable match record skipped",
                 position=f"{record.topic}/{record.partition}/{record.offset}",
@@ -77,8 +81,9 @@ def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, gro
     }
     broker.subscriber(
         topic_name(topic_prefix, MATCHES),
+        topic_name(topic_prefix, CANONICAL),
         title="notify:matches",
-        description="Turns match and coverage events into one delivery per recipient.",
+        description="Turns match, coverage, reminder and expiry events into one delivery per recipient.",
         **common,
     )(on_match)
     broker.subscriber(

@@ -22,18 +22,32 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.ingest.parsing import RawMessage, Rejected, parse
 from services.notify.domain import (
     MATCH_AUDIENCE,
+    REMINDER_AUDIENCE,
     Recipient,
     SubscriptionView,
     delivery_id,
     match_recipients,
+    owner_recipients,
 )
 from services.notify.subscriptions import authorise, remove_subscription, set_subscription
-from services.notify.templates import Message, render_filled, render_match
+from services.notify.templates import (
+    Message,
+    render_expiring,
+    render_filled,
+    render_match,
+    render_reminder,
+)
 from shared import audit
 from shared.db.models import DeliveryRow, ProcessedEvent, SubscriptionRow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.inbound import SubscriptionRemoved, SubscriptionSet
-from shared.events.outbound import InputRejected, MatchUpdated, NeedCoverage, NotificationSent
+from shared.events.outbound import (
+    ExpiryReminder,
+    InputRejected,
+    MatchUpdated,
+    NeedCoverage,
+    NotificationSent,
+)
 from shared.kafka.topics import NOTIFICATIONS, REJECTED, topic_name
 from shared.outbox import enqueue
 
@@ -160,20 +174,40 @@ class NotifyService:
         audit.record(session, self.prefix, entry)
 
     async def handle(self, envelope: CloudEvent) -> Result:
-        """Apply one event from the matches topic (exactly once, by its source + id)."""
+        """Apply one event from the matches or canonical topic (exactly once, by its source + id)."""
+        kind = _notable(envelope.type)
+        if kind is None:
+            return Result("ignored")  # most canonical events are matching's business, not ours
         async with self._sessions.begin() as session:
             if not await _claim(session, envelope):
                 return Result("duplicate")
             unit = _Unit(self, session, envelope)
-            if envelope.type.startswith("org.drx.match.") and envelope.type != "org.drx.match.decided":
+            if kind == "reminder":
+                await unit.on_match(MatchUpdated.model_validate(envelope.data), reminder=True)
+            elif kind == "match":
                 await unit.on_match(MatchUpdated.model_validate(envelope.data))
-            elif envelope.type == "org.drx.need.coverage":
+            elif kind == "coverage":
                 await unit.on_coverage(NeedCoverage.model_validate(envelope.data))
             else:
-                return Result("ignored")
+                await unit.on_expiring(ExpiryReminder.model_validate(envelope.data))
         if unit.created:
             self._on_commit()
         return Result("applied", unit.created)
+
+
+_MATCH_TYPES = {f"org.drx.match.{status}" for status in MATCH_AUDIENCE}
+
+
+def _notable(event_type: str) -> str | None:
+    """What notify makes of an event type, or None when it concerns nobody notify tells."""
+    if event_type in _MATCH_TYPES:
+        return "match"
+    return {
+        "org.drx.match.reminder": "reminder",
+        "org.drx.need.coverage": "coverage",
+        "org.drx.need.expiring": "expiring",
+        "org.drx.pledge.expiring": "expiring",
+    }.get(event_type)
 
 
 async def _claim(session: AsyncSession, envelope: CloudEvent) -> bool:
@@ -197,8 +231,8 @@ class _Unit:
         self.now = service.clock()
         self.created = 0
 
-    async def on_match(self, match: MatchUpdated) -> None:
-        audience = MATCH_AUDIENCE.get(match.status, frozenset())
+    async def on_match(self, match: MatchUpdated, *, reminder: bool = False) -> None:
+        audience = REMINDER_AUDIENCE if reminder else MATCH_AUDIENCE.get(match.status, frozenset())
         coordinators = SubscriptionRow.recipient_kind == "coordinator"
         rows = await self.session.scalars(
             select(SubscriptionRow).where(
@@ -216,12 +250,16 @@ class _Unit:
                 ),
             )
         )
-        payload = {"kind": f"match.{match.status}", "match": to_jsonable_python(match)}
-        for recipient in match_recipients(match, [view(r) for r in rows]):
-            message = render_match(match, recipient.subscription.recipient_kind, self.s.public_url)
+        kind = "match.reminder" if reminder else f"match.{match.status}"
+        payload = {"kind": kind, "match": to_jsonable_python(match)}
+        for recipient in match_recipients(match, [view(r) for r in rows], audience):
+            if reminder:
+                message = render_reminder(match, self.s.public_url)
+            else:
+                message = render_match(match, recipient.subscription.recipient_kind, self.s.public_url)
             await self._deliver(
                 recipient,
-                kind=f"match.{match.status}",
+                kind=kind,
                 subject_id=match.match_id,
                 message=message,
                 payload=payload,
@@ -266,6 +304,29 @@ class _Unit:
                 need_id=coverage.need_id,
             )
 
+    async def on_expiring(self, reminder: ExpiryReminder) -> None:
+        """The owner of a need or pledge about to lapse hears it, on each of its channels."""
+        rows = await self.session.scalars(
+            select(SubscriptionRow).where(
+                SubscriptionRow.active,
+                SubscriptionRow.recipient_kind == reminder.owner_kind,
+                SubscriptionRow.recipient_id == reminder.owner_id,
+            )
+        )
+        message = render_expiring(reminder, self.s.public_url)
+        kind = f"{reminder.entity_type}.expiring"
+        payload = {"kind": kind, "reminder": to_jsonable_python(reminder)}
+        for recipient in owner_recipients(reminder.owner_kind, reminder.owner_id, [view(r) for r in rows]):
+            await self._deliver(
+                recipient,
+                kind=kind,
+                subject_id=f"{reminder.entity_id}:{reminder.expires_on.isoformat()}",
+                message=message,
+                payload=payload,
+                match_id=None,
+                need_id=reminder.entity_id if reminder.entity_type == "need" else None,
+            )
+
     async def _deliver(
         self,
         recipient: Recipient,
@@ -275,7 +336,7 @@ class _Unit:
         message: Message,
         payload: dict[str, Any],
         match_id: str | None,
-        need_id: str,
+        need_id: str | None,
     ) -> None:
         sub = recipient.subscription
         if sub.channel == "kafka":

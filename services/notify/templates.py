@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from services.notify.domain import Audience
-from shared.events.outbound import MatchUpdated, NeedContext, NeedCoverage
+from shared.events.outbound import ExpiryReminder, MatchUpdated, NeedContext, NeedCoverage
 
-__all__ = ["Message", "render_digest", "render_filled", "render_match"]
+__all__ = ["Message", "render_digest", "render_expiring", "render_filled", "render_match", "render_reminder"]
 
 Message = tuple[str, str]  # (subject, text)
 
@@ -83,6 +83,60 @@ def render_match(match: MatchUpdated, audience: Audience, public_url: str | None
         f"Match {match.match_id}, need {match.need_id}, pledge {match.pledge_id}, crisis {match.crisis_id}."
         + _link(public_url, f"matches/{match.match_id}")
     )
+    return subject, "\n".join(lines)
+
+
+def render_reminder(match: MatchUpdated, public_url: str | None = None) -> Message:
+    """To coordinators: a proposal still waits for a decision, and will expire without one."""
+    c = match.context
+    amount = f"{_qty(match.quantity)} {match.unit}"
+    subject = f"Waiting for a decision: {amount} for {c.need_title} ({_where(c)})"
+    lines = [
+        (
+            f"{c.donor_name} (“{c.pledge_title}”) and the need “{c.need_title}” of {c.organisation_name}: "
+            f"{amount}, proposed and still undecided."
+        ),
+        f"Where: {_where(c)}. Sector {c.sector}, urgency {c.urgency}, needed by {c.needed_by.isoformat()}.",
+        f"Why: {match.explanation}",
+        (
+            f"Next: confirm with `drx decide confirm {match.match_id}` or reject with "
+            f"`drx decide reject {match.match_id} --reason ...`. Without a decision it expires and the "
+            "pledge is offered elsewhere."
+        ),
+        f"Match {match.match_id}, need {match.need_id}, pledge {match.pledge_id}, crisis {match.crisis_id}."
+        + _link(public_url, f"matches/{match.match_id}"),
+    ]
+    return subject, "\n".join(lines)
+
+
+def render_expiring(reminder: ExpiryReminder, public_url: str | None = None) -> Message:
+    """To an organisation or donor: their need or pledge reaches its date soon."""
+    when = (
+        "today"
+        if reminder.days_left == 0
+        else f"in {reminder.days_left} day" + "s" * (reminder.days_left != 1)
+    )
+    date = reminder.expires_on.isoformat()
+    if reminder.entity_type == "need":
+        subject = f"Needed by {date} ({when}): {reminder.title}"
+        lead = f"Your need “{reminder.title}” is needed by {date}, {when}. After that day it expires"
+        lead += " and proposals still undecided for it are released."
+        extend = "a new needed-by date"
+    else:
+        subject = f"Available until {date} ({when}): {reminder.title}"
+        lead = f"Your pledge “{reminder.title}” is available until {date}, {when}. After that day it"
+        lead += " expires and proposals still undecided for it are released; confirmed ones stand."
+        extend = "a later expiry date"
+    lines = [
+        lead,
+        (
+            f"Next: to keep it open, post an update with {extend} "
+            f"(`drx post {reminder.entity_type} FILE --action updated`); otherwise nothing to do."
+        ),
+        f"{reminder.entity_type.capitalize()} {reminder.entity_id}"
+        + (f", crisis {reminder.crisis_id}." if reminder.crisis_id else ".")
+        + _link(public_url, f"{reminder.entity_type}s/{reminder.entity_id}"),
+    ]
     return subject, "\n".join(lines)
 
 

@@ -75,22 +75,25 @@ class CrisisRecorded(CrisisDeclared):
 
 
 class NeedRecorded(NeedPosted):
-    """A need as ingest holds it now. ``closed`` means its crisis was closed."""
+    """A need as ingest holds it now.
+
+    ``closed``: its crisis was closed; ``expired``: its needed-by date passed.
+    """
 
     spec: Annotated[CanonicalFunds | CanonicalSupplies | CanonicalSkills, Field(discriminator="category")]
-    status: Literal["open", "withdrawn", "closed"]
+    status: Literal["open", "withdrawn", "closed", "expired"]
     source: str
     withdrawn_reason: str | None = None
 
 
 class PledgeRecorded(PledgePosted):
-    """A pledge as ingest holds it now."""
+    """A pledge as ingest holds it now. ``expired``: its expiry date passed."""
 
     spec: Annotated[
         CanonicalFundsPledge | CanonicalSuppliesPledge | CanonicalSkillsPledge,
         Field(discriminator="category"),
     ]
-    status: Literal["active", "withdrawn"]
+    status: Literal["active", "withdrawn", "expired"]
     source: str
     withdrawn_reason: str | None = None
 

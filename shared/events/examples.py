@@ -242,6 +242,47 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"), start=1
         )
     },
+    "org.drx.match.reminder": _envelope(
+        "org.drx.match.reminder",
+        _MATCHING,
+        {**_MATCH, "status": "proposed", "revision": 1},
+        "reminder:m-3f2a9c",
+        "m-3f2a9c",
+    ),
+    "org.drx.need.expiring": _envelope(
+        "org.drx.need.expiring",
+        _INGEST,
+        {
+            "entity_type": "need",
+            "entity_id": "need-gzt-0042",
+            "owner_kind": "organisation",
+            "owner_id": "trc-gaziantep",
+            "title": "Blankets for the Gaziantep tent camp",
+            "crisis_id": "eq-tur-2026",
+            "category": "supplies",
+            "expires_on": "2026-12-20",
+            "days_left": 3,
+        },
+        "expiring:need:need-gzt-0042:2026-12-20",
+        "need-gzt-0042",
+    ),
+    "org.drx.pledge.expiring": _envelope(
+        "org.drx.pledge.expiring",
+        _INGEST,
+        {
+            "entity_type": "pledge",
+            "entity_id": "pledge-hta-berlin-7",
+            "owner_kind": "donor",
+            "owner_id": "hta-berlin",
+            "title": "Winter blankets from the Berlin home-town association",
+            "crisis_id": "eq-tur-2026",
+            "category": "supplies",
+            "expires_on": "2027-01-15",
+            "days_left": 3,
+        },
+        "expiring:pledge:pledge-hta-berlin-7:2027-01-15",
+        "pledge-hta-berlin-7",
+    ),
     "org.drx.subscription.set": _envelope(
         "org.drx.subscription.set",
         _COORD,

@@ -12,6 +12,7 @@ from shared.events.common import Category, EntityId
 
 __all__ = [
     "AuditRecorded",
+    "ExpiryReminder",
     "InputRejected",
     "MatchContext",
     "MatchStatus",
@@ -82,6 +83,24 @@ class NeedCoverage(_Data):
     fulfilled: Decimal
     unit: str
     context: NeedContext
+
+
+class ExpiryReminder(_Data):
+    """A need or pledge reaches its date soon: its owner may extend it (post an update) or let it lapse."""
+
+    entity_type: Literal["need", "pledge"]
+    entity_id: EntityId
+    owner_kind: Literal["organisation", "donor"]
+    owner_id: EntityId
+    title: str
+    crisis_id: EntityId | None = None
+    category: Category
+    expires_on: dt.date = Field(description="The need's needed-by date or the pledge's expiry date.")
+    days_left: int = Field(ge=0)
+    unallocated: Decimal | None = Field(
+        default=None, description="Still uncovered (need) or unpromised (pledge), when known, in `unit`."
+    )
+    unit: str | None = None
 
 
 class NotificationSent(_Data):

@@ -129,6 +129,27 @@ _ALL = (
         for status in ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled")
     ),
     _t(
+        "org.drx.match.reminder",
+        outbound.MatchUpdated,
+        MATCHES,
+        "outbound",
+        "A proposal still awaits a decision (sent once, before it expires).",
+    ),
+    _t(
+        "org.drx.need.expiring",
+        outbound.ExpiryReminder,
+        CANONICAL,
+        "outbound",
+        "A need's needed-by date is near; its organisation is reminded (by notify).",
+    ),
+    _t(
+        "org.drx.pledge.expiring",
+        outbound.ExpiryReminder,
+        CANONICAL,
+        "outbound",
+        "A pledge's expiry date is near; its donor is reminded (by notify).",
+    ),
+    _t(
         "org.drx.need.coverage",
         outbound.NeedCoverage,
         MATCHES,

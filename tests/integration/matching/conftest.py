@@ -24,7 +24,7 @@ class Pipeline(IngestHarness):
             r
             for r in self.out.records
             if r["type"].startswith(prefix)
-            and r["type"] != "org.drx.match.decided"
+            and r["type"] not in ("org.drx.match.decided", "org.drx.match.reminder")
             and (status is None or r["data"]["status"] == status)
         ]
 

@@ -8,15 +8,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.notify.domain import (
+    REMINDER_AUDIENCE,
     SubscriptionView,
     delivery_id,
     digest_period,
     match_recipients,
+    owner_recipients,
     retry_delay,
 )
-from services.notify.templates import render_digest, render_filled, render_match
+from services.notify.templates import (
+    render_digest,
+    render_expiring,
+    render_filled,
+    render_match,
+    render_reminder,
+)
 from shared.events.examples import EXAMPLES
-from shared.events.outbound import MatchUpdated, NeedCoverage
+from shared.events.outbound import ExpiryReminder, MatchUpdated, NeedCoverage
 
 PROPOSED = MatchUpdated.model_validate(EXAMPLES["org.drx.match.proposed"]["data"])
 COVERAGE = NeedCoverage.model_validate(EXAMPLES["org.drx.need.coverage"]["data"])
@@ -154,3 +162,43 @@ def test_filled_and_digest_texts():
 def test_quantities_print_without_trailing_zeros():
     _, text = render_match(PROPOSED.model_copy(update={"quantity": Decimal("12.5000")}), "coordinator")
     assert "12.5 piece" in text
+
+
+def test_a_reminder_goes_to_coordinators_only():
+    subs = [
+        SubscriptionView("s1", "coord", "coordinator", "email"),
+        SubscriptionView("s2", PROPOSED.organisation_id, "organisation", "email"),
+        SubscriptionView("s3", PROPOSED.donor_id, "donor", "webhook"),
+    ]
+    chosen = match_recipients(PROPOSED, subs, REMINDER_AUDIENCE)
+    assert [r.subscription.recipient_id for r in chosen] == ["coord"]
+
+
+def test_an_owner_hears_once_per_channel_and_nobody_else_does():
+    subs = [
+        SubscriptionView("s1", "trc-gaziantep", "organisation", "email"),
+        SubscriptionView("s2", "trc-gaziantep", "organisation", "email"),
+        SubscriptionView("s3", "trc-gaziantep", "organisation", "webhook"),
+        SubscriptionView("s4", "trc-gaziantep", "donor", "email"),  # same id, other kind of party
+        SubscriptionView("s5", "ahbap", "organisation", "email"),
+    ]
+    chosen = owner_recipients("organisation", "trc-gaziantep", subs)
+    assert [r.subscription.subscription_id for r in chosen] == ["s1", "s3"]
+
+
+def test_a_reminder_text_asks_for_the_decision_and_says_what_happens_without_one():
+    subject, text = render_reminder(PROPOSED)
+    assert subject.startswith("Waiting for a decision: 250 piece for Blankets")
+    assert f"drx decide confirm {PROPOSED.match_id}" in text
+    assert "Without a decision it expires" in text
+
+
+def test_an_expiry_notice_names_the_date_the_days_left_and_how_to_extend():
+    need = ExpiryReminder.model_validate(EXAMPLES["org.drx.need.expiring"]["data"])
+    subject, text = render_expiring(need)
+    assert subject == "Needed by 2026-12-20 (in 3 days): Blankets for the Gaziantep tent camp"
+    assert "drx post need FILE --action updated" in text
+    pledge = ExpiryReminder.model_validate({**EXAMPLES["org.drx.pledge.expiring"]["data"], "days_left": 0})
+    subject, text = render_expiring(pledge)
+    assert subject.startswith("Available until 2027-01-15 (today)")
+    assert "confirmed ones stand" in text
