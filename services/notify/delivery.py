@@ -40,6 +40,7 @@ from shared import audit
 from shared.config import NotifySettings
 from shared.db.models import DeliveryRow, SubscriptionRow
 from shared.logging import get_logger
+from shared.observability import dead_letter, notification_attempt
 
 __all__ = ["Attempt", "DeliveryLoop"]
 
@@ -189,30 +190,37 @@ class DeliveryLoop:
                 return
             enqueue_sent(session, self._prefix, claimed.row, now)
             self._audit(session, claimed, "notification.sent", {"attempts": claimed.attempt}, now)
+        notification_attempt(claimed.row["channel"], "sent")
         log.info("notification sent", delivery_id=claimed.row["delivery_id"], attempts=claimed.attempt)
 
     async def _failed(self, claimed: Attempt, error: str, *, retryable: bool) -> None:
         now = self._clock()
         settings = self._settings
         give_up = not retryable or claimed.attempt >= settings.max_attempts
-        async with self._sessions.begin() as session:
-            if give_up:
-                if await self._settle(session, claimed, status="dead", last_error=error):
+        channel = claimed.row["channel"]
+        if give_up:
+            async with self._sessions.begin() as session:
+                dead = await self._settle(session, claimed, status="dead", last_error=error)
+                if dead:
                     after = {"attempts": claimed.attempt, "last_error": error}
                     self._audit(session, claimed, "notification.dead_lettered", after, now)
-                    log.warning(
-                        "notification dead-lettered", delivery_id=claimed.row["delivery_id"], error=error
-                    )
-                return
+            if dead:
+                notification_attempt(channel, "dead")
+                dead_letter(channel)
+                log.warning("notification dead-lettered", delivery_id=claimed.row["delivery_id"], error=error)
+            return
+        async with self._sessions.begin() as session:
             delay = retry_delay(
                 claimed.attempt,
                 base_s=settings.backoff_base_s,
                 max_s=settings.backoff_max_s,
                 jitter=self._jitter(),
             )
-            await self._settle(
+            retrying = await self._settle(
                 session, claimed, status="pending", next_attempt_at=now + delay, last_error=error
             )
+        if retrying:
+            notification_attempt(channel, "retry")
         log.info(
             "notification attempt failed; will retry", delivery_id=claimed.row["delivery_id"], error=error
         )

@@ -18,6 +18,7 @@ from services.ingest.handlers import tolerant_parser
 from services.ingest.parsing import RawMessage
 from services.notify.service import NotifyService
 from shared.events.envelope import CloudEvent
+from shared.kafka.broker import static_membership
 from shared.kafka.topics import CANONICAL, MATCHES, SUBSCRIPTIONS_IN, topic_name
 from shared.logging import get_logger
 from shared.worker import Backoff
@@ -85,6 +86,7 @@ def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, gro
         title="notify:matches",
         description="Turns match, coverage, reminder and expiry events into one delivery per recipient.",
         **common,
+        **static_membership(broker, "matches"),
     )(on_match)
     broker.subscriber(
         topic_name(topic_prefix, SUBSCRIPTIONS_IN),
@@ -92,4 +94,5 @@ def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, gro
         title="notify:subscriptions",
         description="Applies subscription set/removed events; rejects invalid or unauthorised ones.",
         **common,
+        **static_membership(broker, "subscriptions"),
     )(on_subscription)
