@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.config import KafkaSettings
 from shared.db.models import OutboxMessage
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
+from shared.faults import fault_point
 from shared.kafka.topics import REJECTED, topic_name
 from shared.logging import get_logger
 from shared.observability import outbox_published
@@ -143,6 +144,7 @@ class OutboxRelay:
             ids = [row.id for row in rows]
             if self._after_publish is not None:
                 await self._after_publish(ids)
+            fault_point("relay-after-publish")  # the fault suite's kill -9 before rows are marked
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=func.now())
             )

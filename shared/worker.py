@@ -15,6 +15,7 @@ from faststream.specification import AsyncAPI
 
 from shared.config import Settings
 from shared.db.session import create_engine, create_session_factory
+from shared.faults import fault_point
 from shared.kafka.broker import make_broker
 from shared.logging import get_logger
 from shared.observability import (
@@ -173,6 +174,7 @@ class Backoff:
                 raise
             self._failures = 0
             event_processed(event_type, result)
+            fault_point("after-commit")  # the fault suite's kill -9 between commit and offset commit
             return result
 
         return guarded
