@@ -139,7 +139,7 @@ def _pledge_event(item: str) -> CloudEvent:
 
 
 async def measure(url: str, sizes: list[int], events: int) -> list[dict[str, Any]]:
-    engine = create_engine(DatabaseSettings(url=url, pool_size=2))  # type: ignore[arg-type]
+    engine = create_engine(DatabaseSettings(url=url, pool_size=2))
     sessions = create_session_factory(engine)
     service = MatchingService(sessions, load_catalogue(), skill_tree(load_skills()), "bench.")
     items = _items(max(sizes) // PER_ITEM + 1)
