@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -333,39 +333,46 @@ def sources_list_command() -> None:
 
 
 @app.command("demo")
-def demo_command() -> None:
-    """Run the stack on the embedded default and prove a round trip (services arrive in later issues)."""
-    from pydantic import SecretStr
+def demo_command(
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="A scenario file (docs/demo.md); default: the packaged earthquake scenario"),
+    ] = None,
+    keep_running: Annotated[
+        bool,
+        typer.Option("--keep-running", help="Leave the stack up for the other drx commands, until Ctrl-C"),
+    ] = False,
+    log_file: Annotated[
+        Path | None, typer.Option(help="Where the workers log (JSON lines); default: a temporary file")
+    ] = None,
+) -> None:
+    """Run every service on the embedded default (no Java, no Docker), replay a scenario, summarise."""
+    import tempfile
 
-    from shared.config import DatabaseSettings, KafkaSettings
-    from shared.db.migrate import upgrade
-    from shared.infra.postgres import EmbeddedPostgres
-    from shared.infra.tansu import TansuServer
-    from shared.kafka.admin import create_topics
-    from shared.smoke import smoke_round_trip
+    from shared.demo.runner import DemoInterrupted, run_demo
+    from shared.demo.scenario import ScenarioError, load_scenario
+    from shared.logging import configure_logging
 
-    started = time.monotonic()
-    with (
-        console.status("starting tansu broker and embedded PostgreSQL…"),
-        TansuServer() as kafka,
-        EmbeddedPostgres() as pg,
-    ):
-        settings = Settings(
-            kafka=KafkaSettings(
-                bootstrap_servers=kafka.bootstrap_servers, partitions=3, idempotent_producer=False
-            ),
-            database=DatabaseSettings(url=SecretStr(pg.url)),
-        )
-        console.print(f"broker {kafka.bootstrap_servers} · database {pg.url}")
-        upgrade(settings.database.sqlalchemy_url)
-        created = asyncio.run(create_topics(settings.kafka))
-        event_id = asyncio.run(smoke_round_trip(settings))
-    table = Table("step", "result", title="drx demo")
-    table.add_row("database migrated", "yes")
-    table.add_row("topics created", str(len(created)))
-    table.add_row("event round trip (Kafka → worker → PostgreSQL)", event_id)
-    table.add_row("elapsed", f"{time.monotonic() - started:.1f}s")
-    console.print(table)
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    log_path = log_file or Path(tempfile.mkstemp(prefix="drx-demo-", suffix=".log")[1])
+    with log_path.open("a", encoding="utf-8") as log:
+        configure_logging("INFO", "json", stream=log)
+        console.print(f"worker logs: {log_path}")
+        try:
+            # Off a terminal (CI, a pipe) rich would wrap the tables at 80 columns.
+            wide = console if console.is_terminal else Console(width=150)
+            code = run_demo(loaded, wide, keep_running=keep_running)
+        except ScenarioError as error:
+            err.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from None
+        except DemoInterrupted:
+            console.print("stopped")
+            raise typer.Exit(130) from None
+    raise typer.Exit(code)
 
 
 @subscribe_app.command("add")

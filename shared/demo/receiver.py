@@ -1,0 +1,76 @@
+"""A tiny webhook endpoint for the demo: asyncio and the standard library, on 127.0.0.1.
+
+It checks every request's signature the way docs/webhooks.md tells receivers to
+(``services.notify.signing.verify``), answers 200 (401 on a bad signature), and counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from typing import Self
+
+from services.notify.signing import verify
+
+__all__ = ["WebhookReceiver"]
+
+_MAX_BODY = 1 << 20
+
+
+class WebhookReceiver:
+    """Listens on a free port; ``url`` is where subscriptions point."""
+
+    def __init__(self, keys: dict[str, str]) -> None:
+        self.keys = keys
+        self.received = 0
+        self.bad_signatures = 0
+        self.kinds: dict[str, int] = {}
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            msg = "the receiver is not started"
+            raise RuntimeError(msg)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}/drx/webhook"
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {
+                name.strip().lower(): value.strip()
+                for name, value in (line.split(":", 1) for line in lines[1:] if ":" in line)
+            }
+            length = int(headers.get("content-length", "0") or 0)
+            body = await reader.readexactly(min(length, _MAX_BODY))
+            try:
+                verify(self.keys, headers, body, now=dt.datetime.now(dt.UTC))
+            except ValueError:
+                self.bad_signatures += 1
+                status = 401
+            else:
+                self.received += 1
+                status = 200
+                with contextlib.suppress(ValueError, AttributeError):
+                    kind = str(json.loads(body).get("data", {}).get("kind", "other"))
+                    self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            writer.write(f"HTTP/1.1 {status} OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()

@@ -1,0 +1,515 @@
+"""``drx demo``: the whole stack on the embedded default, a scenario replayed through it, a summary.
+
+Starts tansu (Kafka protocol, no Java) and embedded PostgreSQL, migrates, creates the topics,
+registers the scenario's sources, runs ingest, matching and notify in this process (with their
+scheduled jobs, checking every few seconds), and a local webhook receiver. Then it posts each
+phase's events on the intake topics, waits until the pipeline is idle, takes the phase's
+decisions on the matches it has read from the matches topic, and waits again. At the end it
+reads coverage, matches, deliveries and the audit chain from PostgreSQL and prints the summary.
+
+Whatever it started it stops, on success, on error and on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import secrets
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pydantic import SecretStr
+from rich.console import Console, RenderableType
+from rich.live import Live
+from sqlalchemy import func, select
+
+from shared.config import (
+    DatabaseSettings,
+    HealthSettings,
+    KafkaSettings,
+    NotifySettings,
+    ScheduleSettings,
+    Settings,
+)
+from shared.demo.receiver import WebhookReceiver
+from shared.demo.scenario import WEBHOOK_KEY_ID, DecisionStep, EventStep, RawStep, Scenario, resolve
+from shared.demo.selection import MatchState, select_matches
+from shared.demo.summary import (
+    ExpectedRejection,
+    Rejection,
+    Summary,
+    Tally,
+    coverage_by_sector,
+    match_rejections,
+    render_summary,
+)
+from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
+from shared.events.registry import EVENT_TYPES
+from shared.kafka.topics import (
+    CANONICAL,
+    MATCHES,
+    NOTIFICATIONS,
+    REJECTED,
+    SUBSCRIPTIONS_IN,
+    TopicSpec,
+    topic_name,
+)
+
+__all__ = ["DemoInterrupted", "run_demo"]
+
+_PARTITIONS = 3
+_JOB_CHECK_S = 5.0
+_IDLE_S = 1.0  # the pipeline is idle when nothing changed for this long and nothing is pending
+_KEY_FIELDS = {
+    "crisis": "crisis_id",
+    "need": "need_id",
+    "pledge": "pledge_id",
+    "match": "match_id",
+    "subscription": "subscription_id",
+}
+_INGEST_CONSUMER = "ingest"
+
+
+class DemoInterrupted(Exception):  # noqa: N818 - it is how the demo ends on Ctrl-C, not an error
+    """Ctrl-C or SIGTERM: everything was stopped."""
+
+
+@dataclass
+class _Observed:
+    """What the demo has read back from the output topics."""
+
+    tally: Tally
+    matches: dict[str, MatchState] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+    records: int = 0
+
+
+def run_demo(
+    scenario: Scenario,
+    console: Console,
+    *,
+    keep_running: bool = False,
+    settle_timeout: float = 180.0,
+) -> int:
+    """Run ``scenario`` on a fresh embedded stack; return the exit code (0: every check passed).
+
+    Raises :class:`DemoInterrupted` on Ctrl-C or SIGTERM, after stopping everything.
+    """
+    from shared.db.migrate import upgrade  # noqa: PLC0415 - alembic is slow to import
+    from shared.infra.postgres import EmbeddedPostgres  # noqa: PLC0415
+    from shared.infra.tansu import TansuServer  # noqa: PLC0415
+
+    scenario.check(dt.datetime.now(dt.UTC).date())
+    started = time.monotonic()
+    with _sigterm_interrupts(), contextlib.ExitStack() as stack:
+        try:
+            with console.status("starting the tansu broker and embedded PostgreSQL…"):
+                kafka = stack.enter_context(TansuServer())
+                pg = stack.enter_context(EmbeddedPostgres())
+                settings = _settings(kafka.bootstrap_servers, pg.url)
+                upgrade(settings.database.sqlalchemy_url)
+            console.print(f"broker (tansu) {kafka.bootstrap_servers} · PostgreSQL {pg.url}")
+            demo = _Demo(settings, scenario, console, started, settle_timeout)
+            try:
+                return asyncio.run(demo.run(keep_running=keep_running))
+            finally:
+                # asyncio resets SIGTERM to the default on the way out; let the cleanup finish.
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            console.print("[yellow]interrupted: stopping the workers, the broker and PostgreSQL…[/yellow]")
+            raise DemoInterrupted from None
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends the demo like Ctrl-C (the default would skip the cleanup)."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _settings(bootstrap_servers: str, database_url: str) -> Settings:
+    return Settings(
+        kafka=KafkaSettings(
+            bootstrap_servers=bootstrap_servers,
+            topic_prefix="drx.",
+            partitions=_PARTITIONS,
+            idempotent_producer=False,  # tansu rejects InitProducerId
+            security_protocol="PLAINTEXT",
+        ),
+        database=DatabaseSettings(url=SecretStr(database_url)),
+        notify=NotifySettings(
+            webhook_keys={WEBHOOK_KEY_ID: secrets.token_hex(16)}, backoff_base_s=0.5, backoff_max_s=5.0
+        ),
+        schedule=ScheduleSettings(enabled=True, check_every_s=_JOB_CHECK_S),
+        health=HealthSettings(port=0),
+    )
+
+
+def _topic_of(step: EventStep | RawStep) -> TopicSpec:
+    if isinstance(step, RawStep):
+        return next(t for t in EVENT_TYPES.values() if t.topic.name == step.topic).topic
+    return EVENT_TYPES[step.type].topic
+
+
+class _Demo:
+    def __init__(
+        self, settings: Settings, scenario: Scenario, console: Console, started: float, settle_timeout: float
+    ) -> None:
+        self.settings = settings
+        self.scenario = scenario
+        self.console = console
+        self.started = started
+        self.settle_timeout = settle_timeout
+        self.prefix = settings.kafka.topic_prefix
+        self.observed = _Observed(Tally())
+        self.expected: list[ExpectedRejection] = []
+        self.to_ingest = 0
+        self.subscriptions_set: set[str] = set()
+        self.settle_problems: list[str] = []
+        self.today = dt.datetime.now(dt.UTC).date()
+
+    @property
+    def tally(self) -> Tally:
+        self.observed.tally.elapsed = time.monotonic() - self.started
+        return self.observed.tally
+
+    async def run(self, *, keep_running: bool) -> int:
+        from services.ingest.app import IngestWorker  # noqa: PLC0415 - heavy imports, only when run
+        from services.matching.app import MatchingWorker  # noqa: PLC0415
+        from services.notify.app import NotifyWorker  # noqa: PLC0415
+        from shared.db.session import create_engine, create_session_factory  # noqa: PLC0415
+        from shared.kafka.admin import create_topics  # noqa: PLC0415
+
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        engine = create_engine(self.settings.database)
+        self.sessions = create_session_factory(engine)
+        workers: list[Any] = []
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            receiver = await stack.enter_async_context(WebhookReceiver(self.settings.notify.webhook_keys))
+            self.receiver = receiver
+            with self.console.status(
+                "creating topics, registering sources, starting ingest, matching and notify…"
+            ):
+                await create_topics(self.settings.kafka)
+                await self._register_sources()
+                workers = [
+                    IngestWorker(self.settings),
+                    MatchingWorker(self.settings),
+                    NotifyWorker(self.settings),
+                ]
+                stack.push_async_callback(_stop_all, workers)
+                await asyncio.gather(*(w.start() for w in workers))
+            self.console.print(
+                f"workers running: ingest, matching, notify · webhook receiver {receiver.url}"
+                f" · scenario [bold]{self.scenario.name}[/bold] ({self.scenario.event_count} events)"
+            )
+            producer = AIOKafkaProducer(**self.settings.kafka.client_options(), enable_idempotence=False)
+            await producer.start()
+            stack.push_async_callback(producer.stop)
+            observer = asyncio.create_task(self._observe())
+            stack.push_async_callback(_cancel, observer)
+            with Live(
+                console=self.console,
+                get_renderable=self._live_line,
+                refresh_per_second=4,
+                transient=True,
+            ) as live:
+                for number, phase in enumerate(self.scenario.phases):
+                    phase_started = time.monotonic()
+                    self.tally.phase = f"phase {number + 1}/{len(self.scenario.phases)}: {phase.name}"
+                    await self._post(producer, number, phase.events)
+                    await self._settle(phase.name)
+                    if phase.decisions:
+                        await self._decide(producer, number, phase.decisions)
+                        await self._settle(f"{phase.name} (decisions)")
+                    live.console.print(
+                        f"[green]✓[/green] {phase.name} [dim]({time.monotonic() - phase_started:.1f}s)[/dim]"
+                    )
+                self.tally.phase = "done"
+            summary = await self._summary()
+            self.console.print(render_summary(summary))
+            code = 0 if not summary.problems else 1
+            if keep_running:
+                self._print_env()
+                await asyncio.Event().wait()  # until Ctrl-C or SIGTERM
+            return code
+
+    def _live_line(self) -> RenderableType:
+        return self.tally.line()
+
+    async def _register_sources(self) -> None:
+        from shared.sources import add_source  # noqa: PLC0415
+
+        for s in self.scenario.sources:
+            await add_source(self.settings, s.source, s.role, s.party, s.name, actor="drx demo")
+
+    # --- posting ---------------------------------------------------------------------------
+
+    async def _post(
+        self, producer: AIOKafkaProducer, phase: int, steps: tuple[EventStep | RawStep, ...]
+    ) -> None:
+        sent = []
+        for number, step in enumerate(steps):
+            topic = _topic_of(step)
+            value, key, label = self._encode(phase, number, step)
+            if topic == SUBSCRIPTIONS_IN:
+                self.subscriptions_set.add(key or "")
+            else:
+                self.to_ingest += 1
+            sent.append(
+                await producer.send(
+                    topic_name(self.prefix, topic),
+                    value,
+                    key=key.encode() if key else None,
+                    headers=[("content-type", STRUCTURED_CONTENT_TYPE.encode())],
+                )
+            )
+            self.observed.tally.posted += 1
+            if step.expect_rejected is not None:
+                event_id = None if isinstance(step, RawStep) else self._event_id(phase, number, step)
+                raw = step.raw if isinstance(step, RawStep) else None
+                self.expected.append(ExpectedRejection(label, step.expect_rejected, event_id, raw))
+        await producer.flush()
+        await asyncio.gather(*sent)
+
+    @staticmethod
+    def _event_id(phase: int, number: int, step: EventStep) -> str:
+        return step.id or f"demo-{phase}-{number}"
+
+    def _encode(self, phase: int, number: int, step: EventStep | RawStep) -> tuple[bytes, str | None, str]:
+        if isinstance(step, RawStep):
+            return step.raw.encode(), step.key, f"raw text on {step.topic}"
+        data = resolve(step.data, self.today, self.receiver.url)
+        field = _KEY_FIELDS.get(step.type.split(".")[2], "")
+        key = str(data[field]) if isinstance(data, dict) and data.get(field) else None
+        envelope = CloudEvent(
+            specversion="1.0",
+            id=self._event_id(phase, number, step),
+            source=step.source,
+            type=step.type,
+            time=dt.datetime.now(dt.UTC),
+            subject=key,
+            data=data,
+        )
+        value = json.dumps(envelope.model_dump(mode="json", exclude_none=True)).encode()
+        return value, key, f"{step.type} {key or ''}".strip()
+
+    async def _decide(self, producer: AIOKafkaProducer, phase: int, steps: tuple[DecisionStep, ...]) -> None:
+        taken: set[str] = set()
+        decisions: list[EventStep] = []
+        for step in steps:
+            for match in select_matches(step, self.observed.matches.values(), taken):
+                taken.add(match.match_id)
+                data: dict[str, Any] = {
+                    "match_id": match.match_id,
+                    "decision": step.decision,
+                    "decided_by": step.by,
+                }
+                if step.reason:
+                    data["reason"] = step.reason
+                decisions.append(EventStep(type="org.drx.match.decided", source=step.source, data=data))
+        await self._post(producer, 100 + phase, tuple(decisions))
+
+    # --- reading back ----------------------------------------------------------------------
+
+    async def _observe(self) -> None:
+        topics = [topic_name(self.prefix, t) for t in (CANONICAL, MATCHES, NOTIFICATIONS, REJECTED)]
+        consumer = AIOKafkaConsumer(
+            *topics,
+            **self.settings.kafka.client_options(),
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for record in records:
+                        self.observed.records += 1
+                        with contextlib.suppress(ValueError, KeyError, TypeError):
+                            self._apply(json.loads(record.value))
+                self.tally.webhooks = self.receiver.received
+        finally:
+            await consumer.stop()
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind, data, tally = event["type"], event.get("data") or {}, self.observed.tally
+        if kind in {"org.drx.crisis.recorded", "org.drx.need.recorded", "org.drx.pledge.recorded"}:
+            tally.accepted += 1
+        elif kind == "org.drx.decision.recorded":
+            tally.accepted += 1
+            tally.decisions += 1
+        elif kind == "org.drx.input.rejected":
+            tally.rejected += 1
+            self.observed.rejections.append(
+                Rejection(
+                    reason=data["reason"],
+                    source_topic=data["source_topic"],
+                    event_id=data.get("event_id"),
+                    event_type=data.get("event_type"),
+                    original_text=data.get("original_text"),
+                )
+            )
+        elif kind == "org.drx.notification.sent":
+            tally.alerts += 1
+        elif kind.startswith("org.drx.match.") and "match_id" in data and "status" in data:
+            current = self.observed.matches.get(data["match_id"])
+            if current is None and data["status"] == "proposed":
+                tally.proposals += 1
+            if current is None or data["revision"] >= current.revision:
+                self.observed.matches[data["match_id"]] = MatchState(
+                    data["match_id"],
+                    data["need_id"],
+                    data["pledge_id"],
+                    data["status"],
+                    data["category"],
+                    data["context"]["sector"],
+                    data["revision"],
+                )
+
+    async def _fingerprint(self) -> tuple[bool, tuple[object, ...]]:
+        """(nothing is pending, a value that changes whenever anything happens)."""
+        from shared.db.models import DeliveryRow, OutboxMessage, ProcessedEvent, SubscriptionRow  # noqa: PLC0415
+
+        async with self.sessions() as session:
+            processed = dict(
+                (
+                    await session.execute(
+                        select(ProcessedEvent.consumer, func.count()).group_by(ProcessedEvent.consumer)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            outbox_pending = await session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+            )
+            outbox_last = await session.scalar(select(func.max(OutboxMessage.id)))
+            deliveries = dict(
+                (await session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)))
+                .tuples()
+                .all()
+            )
+            subscriptions = set(await session.scalars(select(SubscriptionRow.subscription_id)))
+        self.observed.tally.subscriptions = len(subscriptions)
+        idle = (
+            processed.get(_INGEST_CONSUMER, 0) >= self.to_ingest
+            and not outbox_pending
+            and not deliveries.get("pending", 0)
+            and self.subscriptions_set <= subscriptions
+        )
+        fingerprint = (
+            sorted(processed.items()),
+            outbox_last,
+            sorted(deliveries.items()),
+            self.observed.records,
+        )
+        return idle, fingerprint
+
+    async def _settle(self, what: str) -> None:
+        """Wait until every posted event is processed and nothing has moved for a second."""
+        deadline = time.monotonic() + self.settle_timeout
+        last: tuple[object, ...] | None = None
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            idle, fingerprint = await self._fingerprint()
+            if fingerprint != last:
+                last, quiet_since = fingerprint, time.monotonic()
+            elif idle and time.monotonic() - quiet_since >= _IDLE_S:
+                return
+            await asyncio.sleep(0.2)
+        self.settle_problems.append(f"{what}: the pipeline did not go idle within {self.settle_timeout:.0f}s")
+
+    # --- the end ---------------------------------------------------------------------------
+
+    async def _summary(self) -> Summary:
+        from services.matching.queries import coverage  # noqa: PLC0415
+        from shared.audit import verify_database  # noqa: PLC0415
+        from shared.db.models import DeliveryRow, MatchingNeedRow, MatchRow  # noqa: PLC0415
+
+        async with self.sessions() as session:
+            lines = coverage_by_sector(await coverage(session))
+            rows = await session.execute(
+                select(MatchRow.status, MatchingNeedRow.category, func.count())
+                .join(MatchingNeedRow, MatchingNeedRow.need_id == MatchRow.need_id)
+                .group_by(MatchRow.status, MatchingNeedRow.category)
+            )
+            matches: Counter[tuple[str, str]] = Counter({(s, c): n for s, c, n in rows.tuples()})
+            sent = await session.execute(
+                select(DeliveryRow.channel, DeliveryRow.kind, DeliveryRow.status, func.count()).group_by(
+                    DeliveryRow.channel, DeliveryRow.kind, DeliveryRow.status
+                )
+            )
+            deliveries: Counter[tuple[str, str, str]] = Counter(
+                {(c, k, s): n for c, k, s, n in sent.tuples()}
+            )
+        async with self.sessions() as session:
+            report = await verify_database(session)
+        checks, unexpected = match_rejections(self.expected, self.observed.rejections)
+        return Summary(
+            scenario=self.scenario.name,
+            elapsed=time.monotonic() - self.started,
+            tally=self.tally,
+            coverage=lines,
+            matches=matches,
+            deliveries=deliveries,
+            rejections=checks,
+            unexpected=unexpected,
+            audit_records=report.count,
+            audit_last_hash=report.last_hash,
+            audit_problem=str(report.problem) if report.problem else None,
+            webhook_requests=self.receiver.received,
+            webhook_bad_signatures=self.receiver.bad_signatures,
+            settle_problems=self.settle_problems,
+            scheduled_jobs=self.settings.schedule.enabled,
+        )
+
+    def _print_env(self) -> None:
+        env = {
+            "DRX_KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka.bootstrap_servers,
+            "DRX_KAFKA_TOPIC_PREFIX": self.prefix,
+            "DRX_KAFKA_IDEMPOTENT_PRODUCER": "false",
+            "DRX_DATABASE_URL": self.settings.database.sqlalchemy_url,
+        }
+        self.console.print(
+            "\nThe stack stays up (workers included) until Ctrl-C. In another shell, paste these and use "
+            "drx matches, drx coverage, drx deliveries, drx decide, drx audit verify:"
+        )
+        import shlex  # noqa: PLC0415
+
+        for name, value in env.items():
+            self.console.print(
+                f"export {name}={shlex.quote(value)}", markup=False, highlight=False, soft_wrap=True
+            )
+
+
+async def _stop_all(workers: list[Any]) -> None:
+    for worker in reversed(workers):
+        with contextlib.suppress(Exception):
+            await worker.stop()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
