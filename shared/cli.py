@@ -361,7 +361,7 @@ def demo_command(
     log_path = log_file or Path(tempfile.mkstemp(prefix="drx-demo-", suffix=".log")[1])
     with log_path.open("a", encoding="utf-8") as log:
         configure_logging("INFO", "json", stream=log)
-        console.print(f"worker logs: {log_path}")
+        console.print(f"worker logs: {log_path}", soft_wrap=True)
         try:
             # Off a terminal (CI, a pipe) rich would wrap the tables at 80 columns.
             wide = console if console.is_terminal else Console(width=150)

@@ -116,7 +116,7 @@ def run_demo(
                 pg = stack.enter_context(EmbeddedPostgres())
                 settings = _settings(kafka.bootstrap_servers, pg.url)
                 upgrade(settings.database.sqlalchemy_url)
-            console.print(f"broker (tansu) {kafka.bootstrap_servers} · PostgreSQL {pg.url}")
+            console.print(f"broker (tansu) {kafka.bootstrap_servers} · PostgreSQL {pg.url}", soft_wrap=True)
             demo = _Demo(settings, scenario, console, started, settle_timeout)
             try:
                 return asyncio.run(demo.run(keep_running=keep_running))
@@ -250,7 +250,10 @@ class _Demo:
             code = 0 if not summary.problems else 1
             if keep_running:
                 self._print_env()
-                await asyncio.Event().wait()  # until Ctrl-C or SIGTERM
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:  # Ctrl-C or SIGTERM: the way a kept stack ends
+                    self.console.print("stopping the workers, the broker and PostgreSQL…")
             return code
 
     def _live_line(self) -> RenderableType:

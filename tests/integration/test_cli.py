@@ -41,8 +41,16 @@ def test_topics_and_db_commands_against_real_servers(kafka, database):
     assert upgraded.returncode == 0, upgraded.stderr
 
 
-def test_demo_runs_on_the_embedded_default(tmp_path):
-    result = run_drx("demo", env_extra={"DRX_STATE_DIR": str(tmp_path)})
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "event round trip" in result.stdout
-    assert "smoke-" in result.stdout
+def test_demo_refuses_a_scenario_that_is_not_one_before_starting_anything(tmp_path):
+    """The demo itself runs in tests/integration/test_demo.py; here only its argument checks."""
+    missing = run_drx("demo", "--scenario", str(tmp_path / "missing.json"))
+    assert missing.returncode == 2
+    assert "missing.json" in missing.stderr
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(
+        '{"format": "drx-demo/1", "name": "x", "phases": [{"name": "p", "events": '
+        '[{"type": "org.drx.need.exploded", "source": "s", "data": {}}]}]}'
+    )
+    refused = run_drx("demo", "--scenario", str(wrong))
+    assert refused.returncode == 2
+    assert "org.drx.need.exploded" in refused.stderr

@@ -1,0 +1,156 @@
+"""`drx demo` as a user runs it: its own tansu broker and PostgreSQL, a scenario, a summary, a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shared.demo.generate import generate_scenario
+from shared.infra._process import pid_alive
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SUMMARY_PARTS = (
+    "Coverage by sector and category",
+    "Matches by status",
+    "Alerts by channel and kind",
+    "Rejected inputs",
+    "audit chain verified",
+    "every check passed",
+)
+
+
+@pytest.fixture
+def small_scenario(tmp_path: Path) -> Path:
+    """The default scenario's shape at a sixth of its size, so the run stays well under a minute."""
+    path = tmp_path / "small.json"
+    document = generate_scenario(seed=7, organisations=8, needs=40, donors=12, pledges=30)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def start_demo(*args: str, tmp_path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "demo", "--log-file", str(tmp_path / "demo.log"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "DRX_STATE_DIR": str(tmp_path)},
+    )
+
+
+def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """Everything the demo printed up to and including the line containing ``marker``."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break  # the demo exited
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    stop(process)
+    pytest.fail(f"no {marker!r} within {timeout}s; the demo printed:\n{''.join(seen)}")
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def stack_pids(process: subprocess.Popen[str], database_url: str) -> tuple[int, int]:
+    """(tansu, postgres): tansu is the demo's child; PostgreSQL daemonises, its pid is in its data dir."""
+    tansu = [p for p in children_of(process.pid) if b"tansu" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert len(tansu) == 1, tansu
+    pgdata = re.search(r"host=([^&\s]+)", database_url)
+    assert pgdata is not None, database_url
+    postgres = int((Path(pgdata.group(1)) / "postmaster.pid").read_text().split()[0])
+    return tansu[0], postgres
+
+
+def wait_gone(*pids: int, timeout: float = 30) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
+        time.sleep(0.2)
+    return [p for p in pids if pid_alive(p)]
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """After a failure: Ctrl-C first (a kill would leave PostgreSQL behind), kill only if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_demo_replays_a_scenario_keeps_running_and_stops_everything_on_ctrl_c(small_scenario, tmp_path):
+    process = start_demo("--scenario", str(small_scenario), "--keep-running", tmp_path=tmp_path)
+    try:
+        output = read_until(process, "export DRX_DATABASE_URL=", timeout=240)
+        for part in SUMMARY_PARTS:
+            assert part in output, output
+        assert re.search(r"✓ *│ raw text on intake.needs", output), output
+        exports = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in output.splitlines()
+            if line.startswith("export ")
+        )
+        env = {name: shlex.split(value)[0] for name, value in exports.items()}
+        assert env["DRX_KAFKA_IDEMPOTENT_PRODUCER"] == "false"
+        tansu, postgres = stack_pids(process, env["DRX_DATABASE_URL"])
+
+        # The kept stack answers the other drx commands.
+        matches = subprocess.run(
+            [sys.executable, "-m", "shared.cli", "matches", "--status", "confirmed"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert matches.returncode == 0, matches.stderr
+        assert "confirmed" in matches.stdout
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=90) == 0  # every check passed; Ctrl-C is how a kept stack ends
+        assert wait_gone(tansu, postgres) == []
+    finally:
+        stop(process)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def test_ctrl_c_in_the_middle_stops_the_workers_the_broker_and_postgres(small_scenario, tmp_path):
+    process = start_demo("--scenario", str(small_scenario), tmp_path=tmp_path)
+    try:
+        output = read_until(process, "PostgreSQL postgresql", timeout=120)
+        database_url = output.split("PostgreSQL ", 1)[1].split()[0]
+        read_until(process, "workers running", timeout=120)
+        tansu, postgres = stack_pids(process, database_url)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=90) == 130
+        assert wait_gone(tansu, postgres) == []
+    finally:
+        stop(process)
+        assert process.stdout is not None
+        process.stdout.close()
