@@ -118,8 +118,17 @@ def settings(kafka: KafkaTestEnv, database: DatabaseTestEnv) -> Settings:
     )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="fault suite: thousands of events per scenario instead of a few hundred",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/integration/ talks to real servers."""
+    """Everything under tests/integration/ and tests/faults/ talks to real servers."""
     for item in items:
-        if "/integration/" in str(item.path):
+        if "/integration/" in str(item.path) or "/faults/" in str(item.path):
             item.add_marker(pytest.mark.integration)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -23,10 +24,11 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Coroutine
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from shared.infra._process import die_with_parent, free_port, pid_alive, port_accepts, stop_process
 from shared.infra.probe import kafka_round_trip
@@ -239,7 +241,7 @@ class ApacheKafkaServer:
                 time.sleep(0.2)
                 continue
             try:
-                asyncio.run(
+                _run_apart(
                     kafka_round_trip(self.bootstrap_servers, timeout=max(5.0, deadline - time.monotonic()))
                 )
             except Exception as error:  # noqa: BLE001 - any failure means "not ready yet"
@@ -288,3 +290,19 @@ class ApacheKafkaServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _run_apart(probe: Coroutine[Any, Any, None]) -> None:
+    """Run ``probe`` to completion from synchronous code, even inside a running event loop.
+
+    A restart from a test's event loop must happen on that thread (the broker is tied to the
+    thread that started it, see ``die_with_parent``), yet ``asyncio.run`` refuses to nest: the
+    probe then gets a short-lived thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(probe)
+        return
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, probe).result()

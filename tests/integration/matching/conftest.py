@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 
 from services.ingest.app import IngestWorker
 from services.matching.app import MatchingWorker
@@ -12,6 +12,7 @@ from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, topic_name
 from shared.sources import add_source
 from tests.integration.ingest.conftest import IngestHarness
 from tests.support.builders import SOURCES
+from tests.support.invariants import ledger_violations
 from tests.support.kafka import Producer, TopicReader, eventually
 
 
@@ -43,49 +44,7 @@ class Pipeline(IngestHarness):
         await eventually(held, timeout, f"matching to hold {kind} {entity_id}")
 
     async def ledger_violations(self) -> list[str]:
-        """Every allocation invariant, checked from the database itself."""
-        problems = []
-        async with self.worker.sessions() as session, session.begin():
-            # One snapshot for every read below, so a worker still at work cannot make the
-            # ledgers and the matches look inconsistent.
-            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-            for need in await session.scalars(select(MatchingNeedRow)):
-                live = await session.scalar(
-                    select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
-                        MatchRow.need_id == need.need_id, MatchRow.status.in_(("proposed", "confirmed"))
-                    )
-                )
-                if need.proposed + need.confirmed != live:
-                    problems.append(
-                        f"need {need.need_id}: ledger {need.proposed}+{need.confirmed} != matches {live}"
-                    )
-                if need.proposed + need.confirmed + need.fulfilled > need.quantity:
-                    problems.append(f"need {need.need_id} over-allocated")
-            for pledge in await session.scalars(select(MatchingPledgeRow)):
-                live = await session.scalar(
-                    select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
-                        MatchRow.pledge_id == pledge.pledge_id, MatchRow.status.in_(("proposed", "confirmed"))
-                    )
-                )
-                fulfilled = await session.scalar(
-                    select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
-                        MatchRow.pledge_id == pledge.pledge_id, MatchRow.status == "fulfilled"
-                    )
-                )
-                if pledge.allocated > pledge.quantity:
-                    problems.append(f"pledge {pledge.pledge_id} over-allocated")
-                if pledge.allocated < live or pledge.allocated > live + fulfilled:
-                    history = [
-                        (m.match_id, m.need_id, f"{m.quantity:f}", m.status, m.reason, m.revision)
-                        for m in await session.scalars(
-                            select(MatchRow).where(MatchRow.pledge_id == pledge.pledge_id)
-                        )
-                    ]
-                    problems.append(
-                        f"pledge {pledge.pledge_id} ({pledge.status} r{pledge.revision}):"
-                        f" allocated {pledge.allocated} vs matches {live}: {history}"
-                    )
-        return problems
+        return await ledger_violations(self.worker.sessions)
 
 
 async def declined_pairs(session) -> set[tuple[str, str]]:

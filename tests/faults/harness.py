@@ -1,0 +1,295 @@
+"""The real stack for the fault suite: workers as OS processes, a producer, a coordinator, a receiver.
+
+Workers run as ``drx run <service>`` subprocesses, as an operator runs them; a supervisor
+restarts any that dies (as a process manager would), without its fault. The coordinator reads
+proposals from the matches topic and decides some of them, as people would. Everything waits
+on conditions with timeouts; nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import func, select
+
+from services.notify.subscriptions import set_subscription
+from shared.config import Settings
+from shared.db.models import DeliveryRow, OutboxMessage
+from shared.db.session import create_engine, create_session_factory
+from shared.events.inbound import SubscriptionSet
+from shared.events.registry import EVENT_TYPES
+from shared.kafka.admin import create_topics
+from shared.kafka.topics import CANONICAL, DECISIONS_IN, MATCHES, REJECTED, TOPICS, topic_name
+from shared.sources import add_source
+from tests.faults.scenario import Scenario, Step, decision, verdict_for
+from tests.support import builders as b
+from tests.support.kafka import Producer, TopicReader, eventually
+from tests.support.receivers import HttpReceiver
+
+KEYS = {"k1": "fault-suite-secret"}
+GROUPS = {"ingest": "intake.", "matching": CANONICAL.name, "notify": MATCHES.name}
+
+
+@dataclass
+class WorkerProcess:
+    """One ``drx run <service>`` process; ``fault`` is its DRX_FAULT_KILL_AT, for its first life only."""
+
+    service: str
+    env: dict[str, str]
+    log_dir: Path
+    fault: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    lives: int = 0
+    deaths: list[float] = field(default_factory=list)  # monotonic times of unexpected exits
+    stopping: bool = False
+
+    def start(self) -> None:
+        env = dict(self.env)
+        if self.fault and self.lives == 0:
+            env["DRX_FAULT_KILL_AT"] = self.fault
+        self.lives += 1
+        with (self.log_dir / f"{self.service}-{id(self)}-{self.lives}.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "run", self.service], env=env, stdout=log, stderr=log
+            )
+
+    @property
+    def died(self) -> bool:
+        return not self.stopping and self.process is not None and self.process.poll() is not None
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM, then wait for a clean exit (the graceful-shutdown path)."""
+        assert self.process is not None
+        self.stopping = True
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        """kill -9, counted as a death to recover from (the supervisor restarts it)."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def reap(self) -> None:
+        self.stopping = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class Stack:
+    """Topics, sources, a subscription, worker processes and the test's own clients."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.prefix = settings.kafka.topic_prefix
+        self.log_dir = log_dir
+        self.env = {
+            **os.environ,
+            "DRX_KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+            "DRX_KAFKA_TOPIC_PREFIX": self.prefix,
+            "DRX_KAFKA_PARTITIONS": str(settings.kafka.partitions),
+            "DRX_DATABASE_URL": settings.database.sqlalchemy_url,
+            "DRX_DATABASE_POOL_SIZE": "3",
+            "DRX_LOG_FORMAT": "json",
+            "DRX_HEALTH_PORT": "0",
+            "DRX_SCHEDULE_ENABLED": "false",
+            "DRX_NOTIFY_WEBHOOK_KEYS": json.dumps(KEYS),
+            "DRX_NOTIFY_BACKOFF_BASE_S": "0.2",
+            "DRX_NOTIFY_BACKOFF_MAX_S": "1.0",
+            "DRX_NOTIFY_MAX_ATTEMPTS": "100",
+        }
+        self.workers: list[WorkerProcess] = []
+        self.receiver = HttpReceiver(KEYS)
+        self.engine = create_engine(settings.database)
+        self.sessions = create_session_factory(self.engine)
+        self.decisions: dict[str, str] = {}  # event id -> match id
+        self._decided: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._exit = contextlib.AsyncExitStack()
+        self.producer: Producer
+        self.out: TopicReader
+
+    async def __aenter__(self) -> Self:
+        await create_topics(self.settings.kafka)
+        for source in b.SOURCES:
+            await add_source(self.settings, *source)
+        await self._exit.enter_async_context(self.receiver)
+        async with self.sessions.begin() as session:
+            subscription = SubscriptionSet(
+                subscription_id="fault-coordinator",
+                recipient_id="coord-fault",
+                recipient_kind="coordinator",
+                channel="webhook",
+                address=self.receiver.url,
+                key_id="k1",
+            )
+            await set_subscription(session, self.prefix, subscription, actor="fault-suite")
+        self.producer = await self._exit.enter_async_context(Producer(self.settings.kafka.bootstrap_servers))
+        topics = [topic_name(self.prefix, t) for t in (CANONICAL, MATCHES, REJECTED)]
+        self.out = await self._exit.enter_async_context(
+            TopicReader(self.settings.kafka.bootstrap_servers, *topics)
+        )
+        self._tasks = [asyncio.create_task(self._supervise()), asyncio.create_task(self._coordinate())]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for worker in self.workers:
+            worker.reap()
+        await self._exit.aclose()
+        await self.engine.dispose()
+
+    # --- workers ---------------------------------------------------------------------------------
+
+    def run(self, service: str, fault: str | None = None) -> WorkerProcess:
+        worker = WorkerProcess(service, self.env, self.log_dir, fault)
+        worker.start()
+        self.workers.append(worker)
+        return worker
+
+    @property
+    def deaths(self) -> list[float]:
+        return sorted(t for w in self.workers for t in w.deaths)
+
+    async def _supervise(self) -> None:
+        while True:
+            for worker in self.workers:
+                if worker.died:
+                    worker.deaths.append(time.monotonic())
+                    worker.start()
+            await asyncio.sleep(0.1)
+
+    # --- input -----------------------------------------------------------------------------------
+
+    async def send(self, step: Step) -> None:
+        topic = topic_name(self.prefix, EVENT_TYPES[step.event_type].topic)
+        await self.producer.send(
+            topic, step.value, key=step.key, headers={"content-type": b"application/json"}
+        )
+
+    async def declare(self, scenario: Scenario) -> None:
+        """Crises first, and wait until ingest holds them: needs on other topics refer to them."""
+        for step in scenario.crises:
+            await self.send(step)
+
+        async def held() -> bool:
+            async with self.sessions() as session:
+                count = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.topic.like("%canonical"))
+                )
+                return (count or 0) >= len(scenario.crises)
+
+        await eventually(held, 60, "ingest to record the crises")
+
+    async def _coordinate(self) -> None:
+        """Decide on proposals as they appear: a fixed verdict per match id (see scenario.verdict_for)."""
+        decisions_topic = topic_name(self.prefix, DECISIONS_IN)
+        while True:
+            for record in list(self.out.records):
+                if record["type"] != "org.drx.match.proposed":
+                    continue
+                match_id = record["data"]["match_id"]
+                verdict = verdict_for(match_id)
+                if verdict is None or match_id in self._decided:
+                    continue
+                self._decided.add(match_id)
+                value, event_id = decision(match_id, verdict)
+                self.decisions[event_id] = match_id
+                with contextlib.suppress(Exception):  # the broker may be restarting: try again
+                    await self.producer.send(
+                        decisions_topic, value, key=match_id, headers={"content-type": b"application/json"}
+                    )
+                    continue
+                self._decided.discard(match_id)
+                del self.decisions[event_id]
+            await asyncio.sleep(0.2)
+
+    # --- waiting for quiet -----------------------------------------------------------------------
+
+    async def lag(self) -> dict[str, int]:
+        """Messages each service's consumer group has not committed yet, over its input topics."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka.bootstrap_servers)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka.bootstrap_servers)
+        await admin.start()
+        await consumer.start()
+        try:
+            lags: dict[str, int] = {}
+            inputs = {
+                "ingest": [
+                    t for t in TOPICS if t.name.startswith("intake.") and t.name != "intake.subscriptions"
+                ],
+                "matching": [CANONICAL],
+                "notify": [MATCHES, CANONICAL],
+            }
+            for service, topics in inputs.items():
+                committed = await admin.list_consumer_group_offsets(f"{self.prefix}drx-{service}")
+                partitions = [
+                    TopicPartition(topic_name(self.prefix, t), p)
+                    for t in topics
+                    for p in range(self.settings.kafka.partitions)
+                ]
+                ends = await consumer.end_offsets(partitions)
+                lags[service] = sum(
+                    end - max(committed[tp].offset if tp in committed else 0, 0) for tp, end in ends.items()
+                )
+            return lags
+        finally:
+            await consumer.stop()
+            await admin.close()
+
+    async def quiet(self) -> bool:
+        """Everything consumed and committed, the outbox drained, no delivery waiting."""
+        try:
+            if any((await self.lag()).values()):
+                return False
+            async with self.sessions() as session:
+                unpublished = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None))
+                )
+                waiting = await session.scalar(
+                    select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status.in_(("pending",)))
+                )
+        except Exception:  # a server restarting: not quiet yet
+            return False
+        if unpublished or waiting:
+            return False
+        undecided = [r for r in self.out.records if r["type"] == "org.drx.match.proposed"]
+        return all(
+            verdict_for(r["data"]["match_id"]) is None or r["data"]["match_id"] in self._decided
+            for r in undecided
+        )
+
+    async def settle(self, timeout: float) -> float:
+        """Wait until quiet twice in a row (a decision may still be on its way); seconds it took."""
+        started = time.monotonic()
+
+        async def twice() -> bool:
+            if not await self.quiet():
+                return False
+            await asyncio.sleep(1.0)  # one more look after the coordinator's and relay's polls
+            return await self.quiet()
+
+        await eventually(twice, timeout, "the stack to settle: no lag, empty outbox, no pending delivery")
+        return time.monotonic() - started
+
+    def records(self, event_type: str) -> list[dict[str, Any]]:
+        return [r for r in self.out.records if r["type"] == event_type]
