@@ -31,9 +31,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db.models import JobRunRow, ProcessedEvent
+from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
 
-__all__ = ["Clock", "Job", "JobRunner", "RunOutcome", "prune_processed_events", "slot_of"]
+__all__ = ["Clock", "Job", "JobRunner", "RunOutcome", "job_cause", "prune_processed_events", "slot_of"]
 
 Clock = Callable[[], dt.datetime]
 log = get_logger("drx.scheduler")
@@ -167,3 +168,10 @@ async def prune_processed_events(
             )
         )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def job_cause(source: str, job: str, now: dt.datetime) -> CloudEvent:
+    """What a scheduled run's events and audit records name as their cause; ``source`` is the actor."""
+    return CloudEvent(
+        specversion="1.0", id=f"job:{job}:{now.isoformat()}", source=source, type="org.drx.job.ran", time=now
+    )

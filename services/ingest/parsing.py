@@ -7,6 +7,7 @@ a volunteer at a relief organisation can act on.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.events.envelope import CloudEvent, envelope_from_binary
 from shared.events.errors import describe_errors
+from shared.events.outbound import InputRejected
 from shared.events.registry import EVENT_TYPES, inbound_types_for
 from shared.kafka.topics import TopicSpec
 
@@ -35,6 +37,28 @@ class RawMessage:
     timestamp_ms: int
     value: bytes
     headers: dict[str, str]
+
+    @property
+    def position(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+    def rejected(self, reason: str, envelope: CloudEvent | None) -> InputRejected:
+        """The ``org.drx.input.rejected`` data for this record: the reason, where, and the bytes."""
+        try:
+            text: str | None = self.value.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        return InputRejected(
+            reason=reason,
+            source_topic=self.topic,
+            source_partition=self.partition,
+            source_offset=self.offset,
+            original_base64=base64.b64encode(self.value).decode("ascii"),
+            original_text=text,
+            event_id=envelope.id if envelope else None,
+            event_type=envelope.type if envelope else None,
+            event_source=envelope.source if envelope else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

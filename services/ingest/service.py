@@ -7,7 +7,6 @@ claim makes the second delivery a no-op if the first one's transaction had commi
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +22,10 @@ from services.ingest.repository import EntityKind, IngestRepository
 from shared import audit
 from shared.events import canonical, inbound
 from shared.events.envelope import CloudEvent, new_event
-from shared.events.outbound import InputRejected
 from shared.kafka.topics import CANONICAL, REJECTED, topic_name
 from shared.logging import get_logger
 from shared.outbox import enqueue
+from shared.scheduling import job_cause
 
 __all__ = ["INGEST_SOURCE", "IngestService", "Result"]
 
@@ -158,7 +157,7 @@ class IngestService:
         Each is published like any change (matching releases its pending proposals) with an
         audit record whose actor is the scheduler. Returns how many expired.
         """
-        cause = _job_cause("expire-needs-and-pledges", now)
+        cause = job_cause(SCHEDULER_SOURCE, "expire-needs-and-pledges", now)
         expired = 0
         async with self._sessions.begin() as session:
             repo = IngestRepository(session)
@@ -177,7 +176,7 @@ class IngestService:
 
     async def remind_expiring(self, now: dt.datetime, days_before: int) -> int:
         """Tell each owner once, ``days_before`` days ahead, that a need or pledge is about to lapse."""
-        cause = _job_cause("remind-expiring", now)
+        cause = job_cause(SCHEDULER_SOURCE, "remind-expiring", now)
         sent = 0
         async with self._sessions.begin() as session:
             repo = IngestRepository(session)
@@ -249,21 +248,7 @@ class IngestService:
         envelope: CloudEvent | None,
         now: dt.datetime,
     ) -> None:
-        try:
-            text: str | None = raw.value.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        rejected = InputRejected(
-            reason=reason,
-            source_topic=raw.topic,
-            source_partition=raw.partition,
-            source_offset=raw.offset,
-            original_base64=base64.b64encode(raw.value).decode("ascii"),
-            original_text=text,
-            event_id=envelope.id if envelope else None,
-            event_type=envelope.type if envelope else None,
-            event_source=envelope.source if envelope else None,
-        )
+        rejected = raw.rejected(reason, envelope)
         event = new_event(
             "org.drx.input.rejected",
             INGEST_SOURCE,
@@ -290,17 +275,6 @@ class IngestService:
 
 
 SCHEDULER_SOURCE = "urn:drx:service:ingest:scheduler"
-
-
-def _job_cause(job: str, now: dt.datetime) -> CloudEvent:
-    """What a scheduled run's events and audit records name as their cause (actor: the scheduler)."""
-    return CloudEvent(
-        specversion="1.0",
-        id=f"job:{job}:{now.isoformat()}",
-        source=SCHEDULER_SOURCE,
-        type="org.drx.job.ran",
-        time=now,
-    )
 
 
 def _audit_action(record: BaseModel, *, new: bool) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from shared.kafka.topics import MATCHES, REJECTED, topic_name
 from shared.logging import get_logger
 from shared.outbox import enqueue
 from shared.reference import SupplyCatalogue
+from shared.scheduling import job_cause
 
 __all__ = ["MATCHING_SOURCE", "MatchingService", "Result"]
 
@@ -93,7 +94,7 @@ class MatchingService:
 
     async def remind_proposals(self, now: dt.datetime, after: dt.timedelta) -> int:
         """Remind coordinators, once, of proposals undecided for ``after``."""
-        cause = _job_cause("remind-proposals", now)
+        cause = job_cause(SCHEDULER_SOURCE, "remind-proposals", now)
 
         async def remind(unit: _Unit) -> Result:
             for match in await unit.repo.proposals_to_remind(now - after):
@@ -109,7 +110,7 @@ class MatchingService:
 
     async def expire_proposals(self, now: dt.datetime, ttl: dt.timedelta) -> int:
         """Proposals undecided for ``ttl`` expire: capacity goes back and both sides are tried again."""
-        cause = _job_cause("expire-proposals", now)
+        cause = job_cause(SCHEDULER_SOURCE, "expire-proposals", now)
         expired = 0
         for match_id in await self._read(lambda repo: repo.proposals_older_than(now - ttl)):
 
@@ -126,7 +127,7 @@ class MatchingService:
         The event path should have matched everything already; what this finds is counted and
         logged as an error, because it means an event was missed or a rule is inconsistent.
         """
-        cause = _job_cause("rematch-sweep", now)
+        cause = job_cause(SCHEDULER_SOURCE, "rematch-sweep", now)
         today = now.date()
         found = 0
         for pledge_id in await self._read(lambda repo: repo.pledges_with_unmet_demand(today)):
@@ -504,17 +505,6 @@ class _Unit:
 
 
 SCHEDULER_SOURCE = "urn:drx:service:matching:scheduler"
-
-
-def _job_cause(job: str, now: dt.datetime) -> CloudEvent:
-    """What a scheduled run's events and audit records name as their cause (actor: the scheduler)."""
-    return CloudEvent(
-        specversion="1.0",
-        id=f"job:{job}:{now.isoformat()}",
-        source=SCHEDULER_SOURCE,
-        type="org.drx.job.ran",
-        time=now,
-    )
 
 
 def _coverage(need: MatchingNeedRow) -> tuple[NeedStatus, bool]:

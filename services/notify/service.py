@@ -8,7 +8,6 @@ delivery loop's job (``delivery.py``), so a slow or dead endpoint never holds a 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +42,6 @@ from shared.events.envelope import CloudEvent, new_event
 from shared.events.inbound import SubscriptionRemoved, SubscriptionSet
 from shared.events.outbound import (
     ExpiryReminder,
-    InputRejected,
     MatchUpdated,
     NeedCoverage,
     NotificationSent,
@@ -138,22 +136,8 @@ class NotifyService:
     def _reject(
         self, session: AsyncSession, raw: RawMessage, reason: str, envelope: CloudEvent | None
     ) -> None:
-        position = f"{raw.topic}/{raw.partition}/{raw.offset}"
-        try:
-            text: str | None = raw.value.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        rejected = InputRejected(
-            reason=reason,
-            source_topic=raw.topic,
-            source_partition=raw.partition,
-            source_offset=raw.offset,
-            original_base64=base64.b64encode(raw.value).decode("ascii"),
-            original_text=text,
-            event_id=envelope.id if envelope else None,
-            event_type=envelope.type if envelope else None,
-            event_source=envelope.source if envelope else None,
-        )
+        position = raw.position
+        rejected = raw.rejected(reason, envelope)
         event = new_event(
             "org.drx.input.rejected",
             NOTIFY_SOURCE,
