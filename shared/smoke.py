@@ -2,7 +2,7 @@
 
 A FastStream subscriber (explicit group, NACK_ON_ERROR, earliest offset) reads a record from the
 needs intake topic and records its event id in ``processed_events``; the check passes when the
-row is in PostgreSQL. Until the services exist this is what ``drx demo`` runs.
+row is in PostgreSQL. ``drx dev up`` stacks are checked with it (tests/integration/shared).
 """
 
 from __future__ import annotations
