@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from shared.rejected import Rejection
+
 T = TypeVar("T")
 
 __all__ = ["app", "main"]
@@ -39,6 +41,8 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(audit_app, name="audit")
 subscribe_app = typer.Typer(no_args_is_help=True, help="Who hears about matches, and how.")
 app.add_typer(subscribe_app, name="subscribe")
+rejected_app = typer.Typer(no_args_is_help=True, help="Refused input: see why, replay it once fixed.")
+app.add_typer(rejected_app, name="rejected")
 
 console = Console()
 err = Console(stderr=True)
@@ -511,6 +515,83 @@ def deliveries_command(
             d.last_error or "",
         )
     console.print(table)
+
+
+_SINCE = typer.Option(help="Only rejections from this date or time on (ISO 8601, UTC if no offset)")
+_REASON = typer.Option(help="Only rejections whose reason contains this text (any case)")
+_TOPIC = typer.Option(help="Only input from this topic, e.g. intake.needs")
+_TYPE = typer.Option("--type", help="Only input of this event type, e.g. org.drx.need.posted")
+
+
+def _chosen(
+    since: str | None, reason: str | None, topic: str | None, event_type: str | None
+) -> list[Rejection]:
+    import datetime as dt
+
+    from shared.rejected import choose, read_rejections
+
+    after = None
+    if since:
+        try:
+            after = dt.datetime.fromisoformat(since)
+        except ValueError:
+            err.print(f"[red]--since {since!r} is not an ISO 8601 date or time[/red]")
+            raise typer.Exit(2) from None
+        after = after if after.tzinfo else after.replace(tzinfo=dt.UTC)
+    found = asyncio.run(read_rejections(_settings().kafka))
+    return choose(found, since=after, reason=reason, topic=topic, event_type=event_type)
+
+
+@rejected_app.command("list")
+def rejected_list_command(
+    since: Annotated[str | None, _SINCE] = None,
+    reason: Annotated[str | None, _REASON] = None,
+    topic: Annotated[str | None, _TOPIC] = None,
+    event_type: Annotated[str | None, _TYPE] = None,
+) -> None:
+    """What was refused, where it came from, and why."""
+    chosen = _chosen(since, reason, topic, event_type)
+    table = Table("when (UTC)", "from", "type", "event id", "refused by", "reason")
+    for r in chosen:
+        table.add_row(
+            f"{r.at:%Y-%m-%d %H:%M:%S}",
+            f"{r.data.source_topic}/{r.data.source_partition}/{r.data.source_offset}",
+            r.data.event_type or "",
+            r.data.event_id or "",
+            r.rejected_by.removeprefix("urn:drx:service:"),
+            r.data.reason,
+        )
+    console.print(table)
+    console.print(f"{len(chosen)} rejection(s)")
+
+
+@rejected_app.command("replay")
+def rejected_replay_command(
+    since: Annotated[str | None, _SINCE] = None,
+    reason: Annotated[str | None, _REASON] = None,
+    topic: Annotated[str | None, _TOPIC] = None,
+    event_type: Annotated[str | None, _TYPE] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be sent; send nothing")] = False,
+) -> None:
+    """Send chosen rejected input back to its intake topic, once its cause is fixed."""
+    from shared.rejected import replay, why_not_replayable
+
+    settings = _settings()
+    chosen = _chosen(since, reason, topic, event_type)
+    prefix = settings.kafka.topic_prefix
+    ready = [r for r in chosen if why_not_replayable(r, prefix) is None]
+    for r in chosen:
+        if (why := why_not_replayable(r, prefix)) is not None:
+            err.print(f"skipped {r.data.source_topic}/{r.data.source_offset} ({r.data.event_id}): {why}")
+    if dry_run:
+        for r in ready:
+            console.print(
+                f"would send {r.data.event_id} to {r.data.source_topic}: was refused for {r.data.reason}"
+            )
+        console.print(f"{len(ready)} to replay, {len(chosen) - len(ready)} skipped (dry run)")
+        return
+    sent = asyncio.run(replay(settings.kafka, ready))
+    console.print(f"replayed {sent}, skipped {len(chosen) - len(ready)}; ingest judges them again now")
 
 
 def _actor(given: str | None) -> str:
