@@ -7,7 +7,9 @@ Starts Apache Kafka from the Maven jars and an embedded PostgreSQL (or uses ``--
 - b. the ceiling of the same shape: raw Kafka consume → produce, batched PostgreSQL inserts;
 - c. matching cost per event as open state grows (``benchmarks.matching_scale``);
 - d. matching quality against the linear-programming optimum (``benchmarks.quality``);
-- e. peak memory per worker process during a.
+- e. peak memory per worker process during a;
+- t. where one message's time goes in each worker: SQL statements, commit, Python
+  (``benchmarks.handler_cost``), to read a and b by.
 
 Writes ``benchmarks/results/<name>.json`` and replaces each benchmark's table in
 docs/performance.md (between ``<!-- bench:NAME -->`` markers; the prose around them is kept).
@@ -25,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks import ceiling, matching_scale, pipeline, quality
+from benchmarks import ceiling, handler_cost, matching_scale, pipeline, quality
 from benchmarks._stack import running_stack
 
 __all__ = ["main", "replace_section", "run"]
@@ -38,7 +40,8 @@ SCALE_SIZES: dict[str, dict[str, Any]] = {
     "small": {"sizes": [1000, 10000], "events": 100},
     "full": {"sizes": [1000, 10000, 100000], "events": 200},
 }
-ALL = ("a", "b", "c", "d", "e")
+ALL = ("a", "b", "c", "d", "e", "t")
+COST_PAIRS = {"tiny": 10, "small": 100, "full": 300}
 
 
 def replace_section(document: str, name: str, body: str) -> str:
@@ -123,6 +126,11 @@ def run(
             found = asyncio.run(matching_scale.measure(stack.database(), scale["sizes"], scale["events"]))
             _write(results, "matching_scale", size, found)
             sections["c"] = f"{_measured(size, 'matching_scale')}\n\n{matching_scale.markdown(found)}"
+        if "t" in only:
+            print("t: where a message's time goes", flush=True)
+            cost = asyncio.run(handler_cost.measure(stack.database(), COST_PAIRS[size]))
+            _write(results, "handler_cost", size, cost)
+            sections["t"] = f"{_measured(size, 'handler_cost')}\n\n{handler_cost.markdown(cost)}"
     if "d" in only:
         print("d: matching quality", flush=True)
         found = quality.measure(size)
@@ -139,7 +147,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--size", choices=("tiny", "small", "full"), default="small")
-    parser.add_argument("--only", default=",".join(ALL), help="comma-separated subset of a,b,c,d,e")
+    parser.add_argument("--only", default=",".join(ALL), help="comma-separated subset of a,b,c,d,e,t")
     parser.add_argument("--kafka", help="bootstrap servers of a running broker (default: launch one)")
     parser.add_argument("--database-url", help="PostgreSQL to create databases in (default: launch one)")
     parser.add_argument(

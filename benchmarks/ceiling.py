@@ -145,7 +145,7 @@ def markdown(ceiling: dict[str, float], ours: dict[int, float]) -> str:
         "| --- | ---: |" + " ---: |" * len(counts),
     ]
     for key, label in names.items():
-        ratios = " | ".join(f"{ours[n] / ceiling[key]:.3f}" if ceiling[key] else "n/a" for n in counts)
+        ratios = " | ".join(f"{ours[n] / ceiling[key]:.2g}" if ceiling[key] else "n/a" for n in counts)
         lines.append(f"| {label} | {ceiling[key]:,.0f} | {ratios} |")
     return "\n".join(lines)
 

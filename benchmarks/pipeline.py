@@ -54,7 +54,7 @@ SIZES: dict[str, dict[str, Any]] = {
     # offered events per second, each held for ``seconds`` (then drained)
     "tiny": {"matchers": (1,), "rates": (20,), "seconds": 0.5},
     "small": {"matchers": (1, 2, 3), "rates": (10, 25, 50, 100), "seconds": 8},
-    "full": {"matchers": (1, 2, 3), "rates": (10, 20, 40, 60, 80, 120), "seconds": 15},
+    "full": {"matchers": (1, 2, 3), "rates": (5, 10, 20, 40, 80), "seconds": 15},
 }
 
 

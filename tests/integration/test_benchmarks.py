@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from benchmarks import ceiling, pipeline, quality
+from benchmarks import ceiling, handler_cost, pipeline, quality
 from benchmarks.__main__ import ALL, replace_section
 from benchmarks.matching_scale import markdown, measure
 
@@ -42,6 +42,14 @@ async def test_ceiling_benchmark_measures_kafka_and_postgres(kafka, database):
     table = ceiling.markdown(limits, {1: 10.0})
     assert "one row per transaction" in table
     assert ceiling.summary(limits, {1: 10.0})["ratios"]["1_matching"]
+
+
+async def test_handler_cost_splits_each_workers_message_time(database):
+    results = await handler_cost.measure(database.url, pairs=3)
+    assert [r["worker"] for r in results] == ["ingest", "matching", "notify"]
+    assert [r["messages"] for r in results] == [6, 6, 3]  # each pair: two posts, one proposal
+    assert all(r["statements"] > 0 and r["total_ms"] > 0 for r in results)
+    assert "| notify | match proposed | 3 |" in handler_cost.markdown(results)
 
 
 def test_quality_benchmark_compares_with_the_lp_optimum():
