@@ -66,7 +66,7 @@ class IngestService:
 
     async def handle(self, raw: RawMessage) -> Result:
         parsed = parse(raw)
-        now = dt.datetime.fromtimestamp(raw.timestamp_ms / 1000, tz=dt.UTC)
+        now = _arrival(raw)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with self._sessions.begin() as session:
@@ -79,6 +79,29 @@ class IngestService:
                 self._on_commit()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def handle_batch(self, raws: list[RawMessage]) -> list[Result]:
+        """Apply records in offset order in one transaction: one commit, one audit-chain turn.
+
+        The outcome of each record is what :meth:`handle` would give it alone: the rules run per
+        record in order, and a later record sees what an earlier one wrote. If anything fails
+        (a conflict with another ingest worker, a database error, a bug), the batch's
+        transaction rolls back and its records are applied one by one instead, so a poison
+        record holds up only itself and the records before it are kept.
+        """
+        parsed = [(raw, parse(raw)) for raw in raws]
+        try:
+            async with self._sessions.begin() as session:
+                repo = IngestRepository(session)
+                results = [
+                    await self._apply(repo, session, raw, outcome, _arrival(raw)) for raw, outcome in parsed
+                ]
+        except Exception:  # noqa: BLE001 - every failure means "one by one", where it is handled
+            log.warning("batch failed; applying its records one by one", records=len(raws))
+            return [await self.handle(raw) for raw in raws]
+        if any(r.outcome in {"accepted", "rejected"} for r in results):
+            self._on_commit()
+        return results
 
     async def _apply(
         self,
@@ -126,7 +149,8 @@ class IngestService:
         match outcome:
             case domain.Reject(reason):
                 await repo.release(envelope.dedupe_key())  # the same event may come again, fixed
-                await repo.claim(raw_key)
+                if not await repo.claim(raw_key):  # but this very record was refused already
+                    return Result("duplicate", raw_key)
                 self._reject(session, raw, reason, envelope, now)
                 return Result("rejected", reason)
             case domain.Stale(reason):
@@ -275,6 +299,11 @@ class IngestService:
 
 
 SCHEDULER_SOURCE = "urn:drx:service:ingest:scheduler"
+
+
+def _arrival(raw: RawMessage) -> dt.datetime:
+    """When the record reached Kafka: the time dates are judged against."""
+    return dt.datetime.fromtimestamp(raw.timestamp_ms / 1000, tz=dt.UTC)
 
 
 def _audit_action(record: BaseModel, *, new: bool) -> tuple[str, str]:
