@@ -234,7 +234,14 @@ async def _offer(
 
 def _busy(logs: dict[str, Path], start: float, end: float) -> dict[str, dict[str, float]]:
     """Per worker: messages handled in [start, end], median ms each, and the busy fraction."""
-    handled = {"intake message handled", "canonical event handled", "match event handled"}
+    # Ingest logs one line per batch (with ms and the number of records) and one per record
+    # without ms; the other workers log one line per message with its ms.
+    handled = {
+        "intake batch handled",
+        "intake message handled",
+        "canonical event handled",
+        "match event handled",
+    }
     found = {}
     for name, path in logs.items():
         times = []
@@ -248,7 +255,8 @@ def _busy(logs: dict[str, Path], start: float, end: float) -> dict[str, dict[str
                 continue  # notify reads the canonical topic too, and drops most of it before any I/O
             at = dt.datetime.fromisoformat(entry["timestamp"]).timestamp()
             if start <= at <= end:
-                times.append(float(entry["ms"]))
+                records = int(entry.get("records", 1))
+                times += [float(entry["ms"]) / records] * records  # a batch's time, spread over its records
         found[name] = {
             "messages": len(times),
             "median_ms": round(statistics.median(times), 1) if times else 0.0,

@@ -162,18 +162,22 @@ class Backoff:
 
     def __call__(self, call: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            event_type = event_type_of(args[0]) if args else "unknown"
+            first = args[0] if args else None
+            batch = first if isinstance(first, list) else [first]  # a batch handler takes a list
             try:
                 result = await call(*args, **kwargs)
             except Exception:
-                event_failed(event_type)
+                for message in batch:
+                    event_failed(event_type_of(message))
                 self._failures += 1
                 delay = min(0.2 * 2**self._failures, 30.0)
                 self._log.exception("message failed; it will be read again", retry_in_s=delay)
                 await asyncio.sleep(delay)
                 raise
             self._failures = 0
-            event_processed(event_type, result)
+            outcomes = result if isinstance(result, list) else [result]
+            for message, outcome in zip(batch, outcomes, strict=False):
+                event_processed(event_type_of(message), outcome)
             fault_point("after-commit")  # the fault suite's kill -9 between commit and offset commit
             return result
 

@@ -68,7 +68,7 @@ async def _run(
 
 
 async def test_kill_9_after_the_database_commit_before_the_offset_commit(settings, tmp_path, size):
-    faults = {"ingest": "after-commit:40", "matching": "after-commit:60", "notify": "after-commit:15"}
+    faults = {"ingest": "after-commit:8", "matching": "after-commit:60", "notify": "after-commit:15"}
     await _run(
         "kill -9 after DB commit, before offset commit",
         settings,

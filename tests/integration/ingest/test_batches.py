@@ -1,0 +1,96 @@
+"""Ingest's batches on real PostgreSQL: one transaction per batch, and one record at a time on failure."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+
+import pytest
+
+from services.ingest.domain import Reference
+from services.ingest.parsing import RawMessage
+from services.ingest.repository import IngestRepository
+from services.ingest.service import IngestService
+from shared.db.models import NeedRow
+from shared.db.session import create_engine, create_session_factory
+from shared.kafka.topics import CRISES_IN, NEEDS_IN, TopicSpec
+from shared.sources import add_source
+from tests.support import builders as b
+
+ORG = b.ORGANISATION[0]
+_offsets = itertools.count()
+
+
+def _raw(spec: TopicSpec, event_type: str, data: dict, source: str) -> RawMessage:
+    return RawMessage(
+        topic=f"drx.{spec.name}",
+        spec=spec,
+        partition=0,
+        offset=next(_offsets),
+        timestamp_ms=int(time.time() * 1000),
+        value=b.encode(b.envelope(event_type, data, source)),
+        headers=dict(b.HEADERS),
+    )
+
+
+@pytest.fixture
+async def service(settings):
+    for source in b.SOURCES:
+        await add_source(settings, *source)
+    engine = create_engine(settings.database)
+    yield IngestService(create_session_factory(engine), Reference.load(), "drx."), engine
+    await engine.dispose()
+
+
+async def _need(engine, need_id: str) -> NeedRow | None:
+    async with create_session_factory(engine)() as session:
+        return await session.get(NeedRow, need_id)
+
+
+async def test_a_batch_applies_in_order_and_a_later_record_sees_an_earlier_one(service):
+    ingest, engine = service
+    crisis = _raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])
+    posted = _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-1"), ORG)
+    updated = _raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=2, urgency="critical"), ORG)
+    bad = _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-2", crisis_id="none"), ORG)
+    results = await ingest.handle_batch([crisis, posted, updated, bad, posted])
+    assert [r.outcome for r in results] == ["accepted", "accepted", "accepted", "rejected", "duplicate"]
+    row = await _need(engine, "n-1")
+    assert (row.revision, row.state["urgency"]) == (2, "critical")
+
+
+async def test_a_failing_record_makes_the_batch_go_one_by_one_keeping_those_before_it(service, monkeypatch):
+    ingest, engine = service
+    await ingest.handle_batch([_raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])])
+    batch = [_raw(NEEDS_IN, "org.drx.need.posted", b.need(f"n-{i}"), ORG) for i in range(3)]
+    save = IngestRepository.save
+
+    async def failing_save(self, record, *, expect_new):
+        if getattr(record, "need_id", None) == "n-1":
+            raise ConnectionError("the database went away")
+        return await save(self, record, expect_new=expect_new)
+
+    monkeypatch.setattr(IngestRepository, "save", failing_save)
+    with pytest.raises(ConnectionError):
+        await ingest.handle_batch(batch)
+    assert await _need(engine, "n-0") is not None  # applied alone, before the failing one
+    assert await _need(engine, "n-1") is None
+    assert await _need(engine, "n-2") is None
+
+    monkeypatch.setattr(IngestRepository, "save", save)  # the database is back: the batch is read again
+    results = await ingest.handle_batch(batch)
+    assert [r.outcome for r in results] == ["duplicate", "accepted", "accepted"]
+
+
+async def test_a_refused_record_read_again_is_refused_once_but_a_replay_is_judged_again(service):
+    ingest, engine = service
+    early = _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-early", crisis_id="c-later"), ORG)
+    assert [r.outcome for r in await ingest.handle_batch([early])] == ["rejected"]
+    assert [r.outcome for r in await ingest.handle_batch([early])] == ["duplicate"]  # redelivered
+    await ingest.handle_batch(
+        [_raw(CRISES_IN, "org.drx.crisis.declared", b.crisis("c-later"), b.COORDINATOR[0])]
+    )
+    replay = dataclasses.replace(early, offset=next(_offsets))  # drx rejected replay: a new record
+    assert [r.outcome for r in await ingest.handle_batch([replay])] == ["accepted"]
+    assert await _need(engine, "n-early") is not None
