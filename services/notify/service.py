@@ -99,6 +99,8 @@ class NotifyService:
         parsed = parse(raw)
         async with self._sessions.begin() as session:
             if isinstance(parsed, Rejected):
+                if not await _claim_key(session, f"kafka {raw.position}"):
+                    return Result("duplicate")  # this very record was refused already
                 self._reject(session, raw, parsed.reason, parsed.envelope)
                 return Result("rejected")
             envelope, data = parsed.envelope, parsed.data
@@ -196,9 +198,13 @@ def _notable(event_type: str) -> str | None:
 
 async def _claim(session: AsyncSession, envelope: CloudEvent) -> bool:
     """Record the event as applied by notify; False if it already was (a redelivery)."""
+    return await _claim_key(session, envelope.dedupe_key())
+
+
+async def _claim_key(session: AsyncSession, key: str) -> bool:
     claimed = await session.scalar(
         insert(ProcessedEvent)
-        .values(consumer=CONSUMER, event_id=envelope.dedupe_key())
+        .values(consumer=CONSUMER, event_id=key)
         .on_conflict_do_nothing()
         .returning(ProcessedEvent.event_id)
     )
