@@ -27,7 +27,15 @@ from shared.config import NotifySettings
 from shared.infra._process import free_port
 
 KEYS = {"k1": "first-secret", "k2": "second-secret"}
-NOW = dt.datetime.now(dt.UTC)
+NOW = dt.datetime.now(dt.UTC)  # for email dates; webhooks are signed at signed_now()
+
+
+def signed_now() -> dt.datetime:
+    """The time a webhook is signed at: now, so the receiver's replay window accepts it however
+    long the test session has been running."""
+    return dt.datetime.now(dt.UTC)
+
+
 TIMEOUT_S = 0.5
 Mode = Literal["answer", "hang", "trickle", "close"]
 
@@ -222,7 +230,7 @@ def mail(address: str = "leyla@example.org", **changes) -> Outgoing:
 
 async def failure(sender: Channels, message: Outgoing) -> DeliveryError:
     with pytest.raises(DeliveryError) as caught:
-        await sender.send(message, now=NOW)
+        await sender.send(message, now=signed_now())
     return caught.value
 
 
@@ -231,15 +239,16 @@ async def failure(sender: Channels, message: Outgoing) -> DeliveryError:
 
 class TestWebhook:
     async def test_a_delivery_is_posted_signed_and_verified_by_the_receiver(self, channels):
+        signed_at = signed_now()
         async with Receiver() as receiver:
-            await channels.send(hook(receiver.url), now=NOW)
+            await channels.send(hook(receiver.url), now=signed_at)
         (request,) = receiver.requests
         assert request.problem is None
         assert request.status == 200
         assert request.headers["content-type"] == "application/json"
         assert request.headers["x-drx-delivery"] == "dlv-0a1b2c3d4e5f60718293a4b5"
         assert request.headers["x-drx-key-id"] == "k1"
-        assert request.headers["x-drx-timestamp"] == str(int(NOW.timestamp()))
+        assert request.headers["x-drx-timestamp"] == str(int(signed_at.timestamp()))
         assert request.headers["x-drx-signature"].startswith("v1=")
         assert request.json == {
             "delivery_id": "dlv-0a1b2c3d4e5f60718293a4b5",
@@ -250,7 +259,7 @@ class TestWebhook:
 
     async def test_the_second_key_of_a_rotation_verifies_too(self, channels):
         async with Receiver() as receiver:
-            await channels.send(hook(receiver.url, key_id="k2", secret=KEYS["k2"]), now=NOW)
+            await channels.send(hook(receiver.url, key_id="k2", secret=KEYS["k2"]), now=signed_now())
         assert [(r.headers["x-drx-key-id"], r.problem) for r in receiver.requests] == [("k2", None)]
 
     async def test_a_receiver_with_another_secret_refuses_and_that_is_final(self, channels):
@@ -263,7 +272,7 @@ class TestWebhook:
     async def test_three_503s_are_retryable_and_the_fourth_attempt_delivers_the_same_id(self, channels):
         async with Receiver(statuses=[503, 503, 503]) as receiver:
             errors = [await failure(channels, hook(receiver.url)) for _ in range(3)]
-            await channels.send(hook(receiver.url), now=NOW)
+            await channels.send(hook(receiver.url), now=signed_now())
         assert [(e.retryable, str(e)) for e in errors] == [(True, f"HTTP 503 from {receiver.url}")] * 3
         assert [r.status for r in receiver.requests] == [503, 503, 503, 200]
         assert {r.headers["x-drx-delivery"] for r in receiver.requests} == {"dlv-0a1b2c3d4e5f60718293a4b5"}
@@ -272,8 +281,8 @@ class TestWebhook:
     async def test_a_repeat_after_success_is_deduplicated_by_the_receiver(self, channels):
         """What happens when the worker crashes between sending and recording: same id twice."""
         async with Receiver() as receiver:
-            await channels.send(hook(receiver.url), now=NOW)
-            await channels.send(hook(receiver.url), now=NOW + dt.timedelta(seconds=40))
+            await channels.send(hook(receiver.url), now=signed_now())
+            await channels.send(hook(receiver.url), now=signed_now() + dt.timedelta(seconds=40))
         assert len(receiver.requests) == 2
         assert receiver.delivered == {"dlv-0a1b2c3d4e5f60718293a4b5"}
 
@@ -368,7 +377,7 @@ class TestWebhook:
 
     async def test_sending_before_start_is_a_programming_error(self):
         with pytest.raises(RuntimeError, match="start"):
-            await Channels(settings()).send(hook("http://127.0.0.1:9/"), now=NOW)
+            await Channels(settings()).send(hook("http://127.0.0.1:9/"), now=signed_now())
 
 
 # --- email -----------------------------------------------------------------------------------------
