@@ -30,3 +30,12 @@ def reliability_report(request: pytest.FixtureRequest) -> Iterator[list[Report]]
     path = Path(target)
     text = path.read_text()
     path.write_text(_TABLE.sub(lambda _: f"<!-- results -->\n{table}<!-- /results -->", text))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--long`` scenarios feed thousands of events each: give them more than the default timeout."""
+    if not config.getoption("--long"):
+        return
+    for item in items:
+        if "/faults/" in str(item.path):
+            item.add_marker(pytest.mark.timeout(1800))
