@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -172,16 +172,14 @@ class _Unit:
 
     def remind(self, match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow) -> None:
         data = self._match_data(match, need, pledge)
-        event = new_event(
+        self._publish(
             "org.drx.match.reminder",
-            MATCHING_SOURCE,
             data,
             subject=match.match_id,
-            time=self.envelope.time or dt.datetime.now(dt.UTC),
             event_id=f"reminder:{match.match_id}",
-            correlation_id=self.envelope.id,
+            key=match.need_id,
+            time=self.envelope.time,
         )
-        enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=match.need_id)
         self.reminders += 1
 
     async def expire(self, match_id: str, created_before: dt.datetime) -> Result:
@@ -392,16 +390,13 @@ class _Unit:
     ) -> None:
         """Publish the match's new state (outbox) and write its audit record, in this transaction."""
         data = self._match_data(match, need, pledge)
-        event = new_event(
+        self._publish(
             f"org.drx.match.{match.status}",
-            MATCHING_SOURCE,
             data,
             subject=match.match_id,
-            time=dt.datetime.now(dt.UTC),
             event_id=f"{match.match_id}:r{match.revision}",
-            correlation_id=self.envelope.correlationid or self.envelope.id,
+            key=match.need_id,
         )
-        enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=match.need_id)
         entry = audit.AuditEntry(
             actor=self.actor,
             action=f"match.{match.status}",
@@ -413,6 +408,28 @@ class _Unit:
             correlation_id=self.envelope.correlationid or self.envelope.id,
         )
         audit.record(self.session, self.s.prefix, entry)
+
+    def _publish(
+        self,
+        event_type: str,
+        data: BaseModel,
+        *,
+        subject: str,
+        event_id: str,
+        key: str,
+        time: dt.datetime | None = None,
+    ) -> None:
+        """Queue one event for the matches topic in this transaction, correlated with the cause."""
+        event = new_event(
+            event_type,
+            MATCHING_SOURCE,
+            data,
+            subject=subject,
+            time=time or dt.datetime.now(dt.UTC),
+            event_id=event_id,
+            correlation_id=self.envelope.correlationid or self.envelope.id,
+        )
+        enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=key)
 
     @staticmethod
     def _match_data(match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow) -> MatchUpdated:
@@ -457,16 +474,13 @@ class _Unit:
                 unit=need.unit,
                 context=_need_context(need),
             )
-            event = new_event(
+            self._publish(
                 "org.drx.need.coverage",
-                MATCHING_SOURCE,
                 data,
                 subject=need.need_id,
-                time=dt.datetime.now(dt.UTC),
                 event_id=f"coverage:{need.need_id}:{uuid.uuid4().hex[:12]}",
-                correlation_id=self.envelope.correlationid or self.envelope.id,
+                key=need.need_id,
             )
-            enqueue(self.session, topic_name(self.s.prefix, MATCHES), event, key=need.need_id)
 
     def _reject(self, reason: str) -> None:
         raw = self.envelope.model_dump_json(exclude_none=True).encode()
