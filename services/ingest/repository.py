@@ -63,7 +63,9 @@ class IngestRepository:
         query = select(table).where(table.__table__.primary_key.columns.values()[0] == entity_id)  # type: ignore[attr-defined]
         if lock:
             query = query.with_for_update()
-        row = await self._session.scalar(query)
+        # The row as the database has it now: in a batch, an earlier record may have upserted it
+        # with SQL since the session first loaded it.
+        row = await self._session.scalar(query.execution_options(populate_existing=True))
         if row is None:
             return None
         return Stored(source=row.source, revision=row.revision, status=row.status, state=row.state)

@@ -60,6 +60,28 @@ async def test_a_batch_applies_in_order_and_a_later_record_sees_an_earlier_one(s
     assert (row.revision, row.state["urgency"]) == (2, "critical")
 
 
+async def test_three_versions_of_one_need_in_a_batch_apply_together_without_falling_back(
+    service, monkeypatch
+):
+    """Each record reads the row as the one before it left it, not as the session first saw it."""
+    ingest, engine = service
+    crisis = _raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])
+    versions = [
+        _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-1"), ORG),
+        _raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=2, urgency="high"), ORG),
+        _raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=3, urgency="critical"), ORG),
+    ]
+
+    async def one_by_one(raw):
+        raise AssertionError("the batch fell back to one record per transaction")
+
+    monkeypatch.setattr(ingest, "handle", one_by_one)
+    results = await ingest.handle_batch([crisis, *versions])
+    assert [r.outcome for r in results] == ["accepted"] * 4
+    row = await _need(engine, "n-1")
+    assert (row.revision, row.state["urgency"]) == (3, "critical")
+
+
 async def test_a_failing_record_makes_the_batch_go_one_by_one_keeping_those_before_it(service, monkeypatch):
     ingest, engine = service
     await ingest.handle_batch([_raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])])
