@@ -1,4 +1,4 @@
-"""The matching subscriber on the canonical topic: one service call per event, one log line."""
+"""The matching subscriber on the canonical topic: batches of events, one transaction each, one log line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 from pydantic import ValidationError
 
-from services.matching.service import MatchingService
+from services.matching.service import Canonical, MatchingService
 from shared.events.envelope import CloudEvent
 from shared.kafka.broker import static_membership
 from shared.kafka.topics import CANONICAL, topic_name
@@ -29,35 +29,63 @@ async def raw_body(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-def register(broker: KafkaBroker, service: MatchingService, topic_prefix: str, group_id: str) -> None:
-    handle = Backoff("drx.matching")(service.handle)
+def _canonical(record: ConsumerRecord[Any, Any], body: bytes) -> Canonical | None:
+    position = f"{record.topic}/{record.partition}/{record.offset}"
+    try:
+        envelope = CloudEvent.model_validate_json(body)
+    except ValidationError:
+        # Only ingest writes this topic; an unreadable record is a bug upstream, not a reason to stall.
+        log.exception("unreadable canonical record skipped", position=position)
+        return None
+    today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
+    return Canonical(envelope, today, position)
 
-    async def on_canonical(body: bytes, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert isinstance(record, ConsumerRecord)
-        position = f"{record.topic}/{record.partition}/{record.offset}"
-        try:
-            envelope = CloudEvent.model_validate_json(body)
-        except ValidationError:
-            # Only ingest writes this topic; an unreadable record is a bug upstream, not a reason to stall.
-            log.exception("unreadable canonical record skipped", position=position)
+
+def register(
+    broker: KafkaBroker, service: MatchingService, topic_prefix: str, group_id: str, *, max_batch: int = 50
+) -> None:
+    """Subscribe matching to the canonical topic, in batches of up to ``max_batch`` events.
+
+    One batch is one transaction and one offset commit (``MatchingService.handle_batch``);
+    kept small because a batch holds the locks of all its match keys until it commits, and
+    other matching workers may be waiting for one of them.
+    """
+    handle_batch = Backoff("drx.matching")(service.handle_batch)
+
+    async def on_canonical(bodies: list[bytes], message: KafkaMessage) -> None:
+        records = message.raw_message
+        assert isinstance(records, tuple)
+        readable = [
+            (record.timestamp, event)
+            for record, body in zip(records, bodies, strict=True)
+            if (event := _canonical(record, body)) is not None
+        ]
+        events = [event for _, event in readable]
+        if not events:
             return
-        today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
         started = time.perf_counter()
-        result = await handle(envelope, today, position=position)  # a failure backs off, then retries
-        if result.proposals:  # committed: from the event's arrival on the canonical topic to here
-            observe_match_latency(time.time() - record.timestamp / 1000)
+        results = await handle_batch(events)  # a failure backs off, then the batch is read again
+        now = time.time()
+        for (arrived_ms, event), result in zip(readable, results, strict=True):
+            if result.proposals:  # committed: from the event's arrival on the canonical topic to here
+                observe_match_latency(now - arrived_ms / 1000)
+            log.info(
+                "canonical event handled",
+                type=event.envelope.type,
+                outcome=result.outcome,
+                proposals=result.proposals,
+            )
         log.info(
-            "canonical event handled",
-            type=envelope.type,
-            outcome=result.outcome,
-            proposals=result.proposals,
+            "canonical batch handled",
+            events=len(events),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
 
     broker.subscriber(
         topic_name(topic_prefix, CANONICAL),
         group_id=group_id,
+        batch=True,
+        max_records=max_batch,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         decoder=raw_body,

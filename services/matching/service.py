@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,12 +30,14 @@ from shared.outbox import enqueue
 from shared.reference import SupplyCatalogue
 from shared.scheduling import job_cause
 
-__all__ = ["MATCHING_SOURCE", "MatchingService", "Result"]
+__all__ = ["MATCHING_SOURCE", "Canonical", "MatchingService", "Result"]
 
 MATCHING_SOURCE = "urn:drx:service:matching"
 log = get_logger("drx.matching")
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 _ATTEMPTS = 5
+_ENTITY_TYPES = {"org.drx.need.recorded", "org.drx.pledge.recorded"}
+_DECISION_TYPE = "org.drx.decision.recorded"
 
 # decision -> (allowed from, to)
 _TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -43,6 +46,19 @@ _TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "fulfilled": (("confirmed",), "fulfilled"),
     "cancel": (("proposed", "confirmed"), "cancelled"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Canonical:
+    """One canonical event as matching receives it: ``today`` is its day, ``position`` its Kafka place."""
+
+    envelope: CloudEvent
+    today: dt.date
+    position: str
+
+    @property
+    def type(self) -> str:  # what the metrics count it as
+        return self.envelope.type
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +86,59 @@ class MatchingService:
 
     async def handle(self, envelope: CloudEvent, today: dt.date, *, position: str) -> Result:
         return await self._transact(envelope, today, position, _Unit.run)
+
+    async def handle_batch(self, events: list[Canonical]) -> list[Result]:
+        """Apply canonical events in order in one transaction: one commit, one audit-chain turn.
+
+        First the batch takes the advisory locks of every match key its events will touch, in
+        sorted order, so two workers' batches wait for each other instead of deadlocking; each
+        event then runs exactly as :meth:`handle` would run it, seeing what the earlier ones
+        wrote. A deadlock or serialization failure retries the batch. Any other failure rolls
+        it back and its events are applied one per transaction instead, so a poison event
+        holds up only itself and the events before it are kept.
+        """
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._sessions.begin() as session:
+                    repo = MatchingRepository(session)
+                    await repo.lock_keys(await self._keys_of(repo, events))
+                    results = []
+                    for event in events:
+                        unit = _Unit(self, session, event.envelope, event.today, event.position)
+                        results.append(await unit.run())
+                        await session.flush()
+                        session.expunge_all()  # the next event loads what this one left, afresh
+            except DBAPIError as error:
+                code = getattr(error.orig, "sqlstate", None)
+                if code in _RETRYABLE_SQLSTATES and attempt < _ATTEMPTS:
+                    log.warning("matching batch conflicted; retrying", sqlstate=code, attempt=attempt)
+                    continue
+                log.warning("batch failed; applying its events one by one", events=len(events))
+                break
+            except Exception:  # noqa: BLE001 - every failure means "one by one", where it is handled
+                log.warning("batch failed; applying its events one by one", events=len(events))
+                break
+            if any(r.outcome not in ("duplicate", "unchanged") for r in results):
+                self._on_commit()
+            return results
+        return [await self.handle(e.envelope, e.today, position=e.position) for e in events]
+
+    async def _keys_of(self, repo: MatchingRepository, events: list[Canonical]) -> list[str]:
+        """The match keys ``events`` will lock: from a need's or pledge's spec, or a decided match's rows.
+
+        A key missed here (a malformed event, a match proposed earlier in the same batch) is
+        still locked by the event itself, later; the worst that costs is a deadlock, retried.
+        """
+        keys: list[str] = []
+        for event in events:
+            data = event.envelope.data if isinstance(event.envelope.data, dict) else {}
+            if event.envelope.type in _ENTITY_TYPES and isinstance(data.get("spec"), dict):
+                with contextlib.suppress(Exception):  # the event itself will say what is wrong
+                    keys += match_keys(data["spec"], self.catalogue)
+            elif event.envelope.type == _DECISION_TYPE and isinstance(data.get("match_id"), str):
+                found = await repo.match_keys_of(data["match_id"])
+                keys += found[2] if found is not None else []
+        return keys
 
     async def _transact(
         self, envelope: CloudEvent, today: dt.date, position: str, work: Callable[[_Unit], Awaitable[Result]]
