@@ -8,7 +8,8 @@ One attempt is three short steps, none of which holds a lock while waiting on th
 2. **send**, outside any transaction, with the channel's timeout;
 3. **record** (one transaction, only if the lease is still ours): ``sent`` with its
    ``org.drx.notification.sent`` event and audit record, or a retry time with backoff and jitter,
-   or ``dead`` with the last error after ``max_attempts``.
+   or ``dead`` with the last error after ``max_attempts``. Those audit records name the cause
+   stored on the row when the delivery was planned (the match event, or none for a digest).
 
 A worker that dies between 2 and 3 leaves a leased row; the lease runs out and another attempt
 sends it again. Receivers deduplicate on the delivery id (``X-Drx-Delivery``, ``Message-ID``).
@@ -47,6 +48,7 @@ __all__ = ["Attempt", "DeliveryLoop"]
 log = get_logger("drx.notify")
 _LEASE_MARGIN_S = 30.0
 _COLUMNS = ("delivery_id", "recipient_id", "recipient_kind", "channel", "kind", "subject", "text")
+_CAUSE = ("causing_event_id", "correlation_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +252,8 @@ class DeliveryLoop:
             entity_id=claimed.row["delivery_id"],
             before={"status": "pending"},
             after={"status": action.removeprefix("notification."), **after},
+            causing_event_id=claimed.row["causing_event_id"],
+            correlation_id=claimed.row["correlation_id"],
         )
         audit.record(session, self._prefix, entry, at=now)
 
@@ -321,6 +325,9 @@ class DeliveryLoop:
                 status="pending",
                 next_attempt_at=now,
                 created_at=now,
+                # No one event caused it: the scheduled job folded many. It starts its own flow.
+                causing_event_id=None,
+                correlation_id=digest_id,
             )
             .on_conflict_do_nothing()
         )
@@ -336,6 +343,7 @@ class DeliveryLoop:
             entity_type="notification",
             entity_id=digest_id,
             after={"items": ids, "period_start": start.isoformat(), "period_end": end.isoformat()},
+            correlation_id=digest_id,
         )
         audit.record(session, self._prefix, entry, at=now)
 
@@ -354,5 +362,5 @@ def _digest_mode(mode: str) -> Digest:
 
 
 def _as_dict(row: DeliveryRow) -> dict[str, Any]:
-    columns = (*_COLUMNS, "address", "key_id", "payload", "match_id", "need_id")
+    columns = (*_COLUMNS, "address", "key_id", "payload", "match_id", "need_id", *_CAUSE)
     return {column: getattr(row, column) for column in columns}

@@ -354,6 +354,9 @@ class _Unit:
             "next_attempt_at": self.now,
             "created_at": self.now,
             "sent_at": self.now if status == "sent" else None,
+            # Kept for the audit records the delivery loop writes when it sends or gives up.
+            "causing_event_id": self.envelope.id,
+            "correlation_id": self.envelope.correlationid or self.envelope.id,
         }
         created = await self.session.scalar(
             insert(DeliveryRow).values(**values).on_conflict_do_nothing().returning(DeliveryRow.delivery_id)
@@ -373,8 +376,8 @@ class _Unit:
                     k: values[k]
                     for k in ("recipient_id", "channel", "kind", "subject_id", "status", "subject")
                 },
-                causing_event_id=self.envelope.id,
-                correlation_id=self.envelope.correlationid or self.envelope.id,
+                causing_event_id=values["causing_event_id"],
+                correlation_id=values["correlation_id"],
             ),
             at=self.now,
         )
@@ -397,7 +400,10 @@ def notification_sent(values: dict[str, Any]) -> NotificationSent:
 
 
 def enqueue_sent(session: AsyncSession, prefix: str, values: dict[str, Any], now: dt.datetime) -> None:
-    """Publish ``org.drx.notification.sent`` (through the outbox, in the caller's transaction)."""
+    """Publish ``org.drx.notification.sent`` (through the outbox, in the caller's transaction).
+
+    It carries the delivery's correlation id, when the delivery has one, like its audit record.
+    """
     event = new_event(
         "org.drx.notification.sent",
         NOTIFY_SOURCE,
@@ -405,5 +411,6 @@ def enqueue_sent(session: AsyncSession, prefix: str, values: dict[str, Any], now
         subject=values.get("match_id") or values.get("need_id") or values["delivery_id"],
         time=now,
         event_id=values["delivery_id"],
+        correlation_id=values.get("correlation_id"),
     )
     enqueue(session, topic_name(prefix, NOTIFICATIONS), event, key=values["recipient_id"])

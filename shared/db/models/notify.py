@@ -52,6 +52,11 @@ class DeliveryRow(Base):
     ``status``: ``pending`` (due at ``next_attempt_at``), ``held`` (waits for its digest),
     ``digested`` (sent inside digest ``digest_id``), ``sent``, or ``dead`` (gave up; ``last_error``
     says why).
+
+    ``causing_event_id`` and ``correlation_id`` are those of the event that planned the delivery,
+    so the audit records written when it is sent or dead-lettered name the same cause. A digest
+    has no causing event and its own delivery id as correlation id (docs/notify.md); rows made
+    before migration 0007 have neither.
     """
 
     __tablename__ = "deliveries"
@@ -84,3 +89,5 @@ class DeliveryRow(Base):
     digest_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    causing_event_id: Mapped[str | None] = mapped_column(String(200))
+    correlation_id: Mapped[str | None] = mapped_column(String(200))
