@@ -30,7 +30,7 @@ lint: $(STAMP)  ## ruff check and format check
 typecheck: $(STAMP)  ## mypy --strict on shared/ and services/
 	$(BIN)/mypy
 
-test: lint typecheck kafka-jars  ## everything CI runs: lint, types, unit and integration tests
+test: lint typecheck kafka-jars  ## everything CI runs: lint, types, unit, integration and fault tests (tests/faults)
 	$(BIN)/pytest
 
 test-unit: $(STAMP)  ## fast tests, no servers
