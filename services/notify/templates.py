@@ -28,8 +28,8 @@ _VERB = {
 
 # What the reader should do next, by match status and by who reads it.
 _NEXT: dict[tuple[str, Audience], str] = {
-    ("proposed", "coordinator"): "Next: confirm with `drx decide confirm {match_id}` or reject with "
-    "`drx decide reject {match_id} --reason ...`.",
+    ("proposed", "coordinator"): "Next: confirm with `drx decide confirm {match_id} --source <your source>` "
+    "or reject with `drx decide reject {match_id} --source <your source> --reason ...`.",
     ("proposed", "organisation"): "Next: nothing yet; a coordinator will confirm or reject it.",
     ("proposed", "donor"): "Next: nothing yet; a coordinator will confirm or reject it. Keep it available.",
     ("expired", "coordinator"): "No decision came in time; the pledge is free again and will be re-matched.",
@@ -99,9 +99,9 @@ def render_reminder(match: MatchUpdated, public_url: str | None = None) -> Messa
         f"Where: {_where(c)}. Sector {c.sector}, urgency {c.urgency}, needed by {c.needed_by.isoformat()}.",
         f"Why: {match.explanation}",
         (
-            f"Next: confirm with `drx decide confirm {match.match_id}` or reject with "
-            f"`drx decide reject {match.match_id} --reason ...`. Without a decision it expires and the "
-            "pledge is offered elsewhere."
+            f"Next: confirm with `drx decide confirm {match.match_id} --source <your source>` or reject "
+            f"with `drx decide reject {match.match_id} --source <your source> --reason ...`. Without a "
+            "decision it expires and the pledge is offered elsewhere."
         ),
         f"Match {match.match_id}, need {match.need_id}, pledge {match.pledge_id}, crisis {match.crisis_id}."
         + _link(public_url, f"matches/{match.match_id}"),

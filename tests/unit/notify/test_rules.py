@@ -131,7 +131,10 @@ def test_a_coordinator_reads_what_where_how_much_and_the_command_to_decide():
     assert "Gaziantep HTA Berlin" in text
     assert "urgency critical, needed by 2026-12-20" in text
     assert f"Why: {PROPOSED.explanation}" in text
-    assert f"drx decide confirm {PROPOSED.match_id}" in text
+    assert (
+        f"Next: confirm with `drx decide confirm {PROPOSED.match_id} --source <your source>` or reject "
+        f"with `drx decide reject {PROPOSED.match_id} --source <your source> --reason ...`."
+    ) in text
     assert text.endswith(
         "Match m-3f2a9c, need need-gzt-0042, pledge pledge-hta-berlin-7, crisis eq-tur-2026."
     )
@@ -189,7 +192,8 @@ def test_an_owner_hears_once_per_channel_and_nobody_else_does():
 def test_a_reminder_text_asks_for_the_decision_and_says_what_happens_without_one():
     subject, text = render_reminder(PROPOSED)
     assert subject.startswith("Waiting for a decision: 250 piece for Blankets")
-    assert f"drx decide confirm {PROPOSED.match_id}" in text
+    assert f"`drx decide confirm {PROPOSED.match_id} --source <your source>`" in text
+    assert f"`drx decide reject {PROPOSED.match_id} --source <your source> --reason ...`" in text
     assert "Without a decision it expires" in text
 
 
