@@ -189,6 +189,32 @@ async def test_an_hourly_digest_collects_the_hour_into_one_email(notify):
     assert {d.status for d in await notify.deliveries(kind="match.proposed")} == {"digested"}
 
 
+async def test_a_daily_digest_collects_the_utc_day_and_leaves_the_next_day_held(notify):
+    await _coordinator(notify, digest="daily")
+    now = notify.clock()
+    morning = now.replace(hour=9, minute=0, second=0, microsecond=0)
+    notify.clock.advance(seconds=(morning - now).total_seconds())  # 09:00 UTC today
+    for number in range(2):
+        await notify.service.handle(match_event(match_id=f"m-{number}"))
+    notify.clock.advance(hours=14, minutes=30)  # 23:30: late, but the same day
+    await notify.service.handle(match_event(match_id="m-2"))
+    assert await notify.loop.send_digests() == 0  # an hourly digest would have gone by now
+    notify.clock.advance(minutes=35)  # 00:05 the next day
+    await notify.service.handle(match_event(match_id="m-next-day"))
+    assert await notify.loop.send_digests() == 1
+    assert await notify.loop.send_digests() == 0  # nothing is digested twice
+    await notify.loop.start()
+    await eventually(lambda: _sync(len(notify.smtp.messages) == 1), 20, "the digest email")
+    (mail,) = notify.smtp.messages
+    assert mail["Subject"] == f"drx digest: 3 updates, {morning:%Y-%m-%d} UTC"
+    assert all(f"m-{n}" in mail.get_content() for n in range(3))
+    assert "m-next-day" not in mail.get_content()
+    (late,) = await notify.deliveries(match_id="m-next-day")
+    assert late.status == "held"  # it waits for its own day
+    day = [d for d in await notify.deliveries(kind="match.proposed") if d.match_id != "m-next-day"]
+    assert [d.status for d in day] == ["digested"] * 3
+
+
 async def test_two_delivery_loops_send_each_delivery_once(notify, notify_settings):
     async with HttpReceiver(KEYS) as receiver:
         for number in range(20):
