@@ -1,9 +1,9 @@
 """Settings for every drx process, read from ``DRX_*`` environment variables.
 
 Each fragment has its own prefix (``DRX_KAFKA_``, ``DRX_DATABASE_``, ``DRX_LOG_``,
-``DRX_NOTIFY_``, ``DRX_SCHEDULE_``, ``DRX_HEALTH_``) so that a service composes only what it
-needs. :func:`load_settings` turns a validation failure into one message that names the
-offending variable, which is what an operator sees at start.
+``DRX_NOTIFY_``, ``DRX_SCHEDULE_``, ``DRX_HEALTH_``, ``DRX_WORKER_``) so that a service composes
+only what it needs. :func:`load_settings` turns a validation failure into one message that names
+the offending variable, which is what an operator sees at start.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ __all__ = [
     "ScheduleSettings",
     "Settings",
     "SettingsError",
+    "WorkerSettings",
     "load_settings",
 ]
 
@@ -326,6 +327,22 @@ class HealthSettings(BaseSettings):
     )
 
 
+class WorkerSettings(BaseSettings):
+    """How a worker process (``drx run``) behaves as a whole (``shared/worker.py``)."""
+
+    model_config = SettingsConfigDict(env_prefix="DRX_WORKER_", extra="forbid")
+
+    shutdown_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="On SIGTERM, the time from the signal to the exit: in-flight messages and "
+        "scheduled runs get four fifths of it to finish and commit, the rest is for leaving the "
+        "consumer group and publishing the outbox batch in hand. Keep Kubernetes' "
+        "terminationGracePeriodSeconds and compose's stop_grace_period above it.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a drx process needs; each part reads its own ``DRX_<PART>_*`` variables."""
 
@@ -337,6 +354,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
 
 _PREFIXES = {
@@ -346,6 +364,7 @@ _PREFIXES = {
     NotifySettings: "DRX_NOTIFY_",
     ScheduleSettings: "DRX_SCHEDULE_",
     HealthSettings: "DRX_HEALTH_",
+    WorkerSettings: "DRX_WORKER_",
 }
 
 
@@ -368,6 +387,7 @@ def load_settings(**overrides: object) -> Settings:
         ("notify", NotifySettings),
         ("schedule", ScheduleSettings),
         ("health", HealthSettings),
+        ("worker", WorkerSettings),
     )
     for name, cls in parts_classes:
         try:

@@ -143,13 +143,20 @@ class JobRunner:
         self._scheduler = scheduler
 
     async def stop(self, timeout: float = 30.0) -> None:
-        """No new runs; let runs in progress finish (up to ``timeout``, then cancel them)."""
+        """No new runs; let runs in progress finish (up to ``timeout`` seconds, then cancel them).
+
+        A worker passes its share of DRX_WORKER_SHUTDOWN_TIMEOUT_S (``Worker.graceful_timeout``).
+        A cancelled run leaves its slot open, so the next wake-up of any instance runs it again.
+        """
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self._running:
             _, late = await asyncio.wait(set(self._running), timeout=timeout)
             for task in late:
+                log.warning(
+                    "scheduled job still running at the shutdown timeout; cancelled", timeout_s=timeout
+                )
                 task.cancel()
 
 

@@ -30,10 +30,13 @@ from shared.observability import (
 from shared.outbox import OutboxRelay
 from shared.scheduling import Job, JobRunner, prune_processed_events
 
-__all__ = ["GRACEFUL_TIMEOUT_S", "Backoff", "Worker"]
+__all__ = ["IN_FLIGHT_SHARE", "Backoff", "Worker"]
 
-GRACEFUL_TIMEOUT_S = 30.0
-"""On SIGTERM, how long in-flight messages get to finish and commit before consumers stop anyway."""
+IN_FLIGHT_SHARE = 0.8
+"""The part of DRX_WORKER_SHUTDOWN_TIMEOUT_S that in-flight messages and scheduled runs get on
+SIGTERM; the rest is for leaving the consumer group and publishing the outbox batch in hand."""
+
+log = get_logger("drx.worker")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,13 +52,28 @@ class Worker:
         self.engine = create_engine(settings.database)
         self.sessions = create_session_factory(self.engine)
         self.relay = OutboxRelay(self.sessions, settings.kafka)
-        self.broker: KafkaBroker = make_broker(settings.kafka, self.name, graceful_timeout=GRACEFUL_TIMEOUT_S)
+        self.broker: KafkaBroker = make_broker(
+            settings.kafka, self.name, graceful_timeout=self.graceful_timeout
+        )
         self._jobs: JobRunner | None = None
         self.health = HealthServer(
             settings.health,
             checks={"kafka": self._kafka_check, "postgres": postgres_check(self.engine)},
             refresh=self._refresh_metrics,
         )
+
+    @property
+    def shutdown_timeout(self) -> float:
+        """From SIGTERM to exit, in seconds (DRX_WORKER_SHUTDOWN_TIMEOUT_S)."""
+        return self.settings.worker.shutdown_timeout_s
+
+    @property
+    def graceful_timeout(self) -> float:
+        """How long in-flight messages and scheduled runs get to finish and commit, in seconds.
+
+        Both wait at the same time, so together they take no longer than this.
+        """
+        return self.shutdown_timeout * IN_FLIGHT_SHARE
 
     def jobs(self) -> list[Job]:
         """This worker's scheduled jobs; they run when DRX_SCHEDULE_ENABLED (docs/scheduling.md).
@@ -86,7 +104,19 @@ class Worker:
 
     async def _stop_jobs(self) -> None:
         if self._jobs is not None:
-            await self._jobs.stop()
+            await self._jobs.stop(self.graceful_timeout)
+
+    async def _stop_relay(self, deadline: float) -> None:
+        """Finish the outbox batch in hand by ``deadline`` (event loop time), else leave it.
+
+        A batch cut short stays unmarked and is published again by the next relay; consumers
+        deduplicate it (``shared/outbox.py``).
+        """
+        remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
+        try:
+            await asyncio.wait_for(self.relay.stop(), remaining)
+        except TimeoutError:
+            log.warning("outbox batch not finished at the shutdown timeout; the next relay publishes it")
 
     async def _kafka_check(self, timeout: float) -> str | None:
         return None if await self.broker.ping(timeout) else f"no answer from Kafka within {timeout:g}s"
@@ -107,9 +137,9 @@ class Worker:
 
     async def stop(self) -> None:
         """Stop consuming (in-flight messages finish and commit), then drain and stop the relay."""
-        await self._stop_jobs()
-        await self.broker.stop()
-        await self.relay.stop()
+        deadline = asyncio.get_running_loop().time() + self.shutdown_timeout
+        await asyncio.gather(self._stop_jobs(), self.broker.stop())
+        await self._stop_relay(deadline)
         await self.engine.dispose()
 
     def app(self) -> FastStream:
@@ -119,8 +149,13 @@ class Worker:
         tests start with :meth:`start` serve nothing, so they never compete for the port.
         It listens first, so ``/livez`` answers while Kafka and PostgreSQL are still being
         reached, and ``/readyz`` says 503 from SIGTERM on, while in-flight messages finish.
+
+        On SIGTERM, scheduled runs and in-flight messages finish at the same time, each within
+        :attr:`graceful_timeout`; the outbox relay gets what is left of :attr:`shutdown_timeout`.
         """
         app = FastStream(self.broker, specification=AsyncAPI(title=f"drx {self.name}", version="1.0.0"))
+        deadline = 0.0  # of the shutdown, in event loop time, from SIGTERM on
+        jobs_stopped: asyncio.Task[None] | None = None
 
         @app.on_startup
         async def start_relay() -> None:
@@ -133,13 +168,17 @@ class Worker:
             self.health.serving = True
 
         @app.on_shutdown
-        async def stop_jobs() -> None:
+        async def stop_jobs() -> None:  # FastStream stops the broker next; the jobs stop meanwhile
+            nonlocal deadline, jobs_stopped
             self.health.serving = False
-            await self._stop_jobs()
+            deadline = asyncio.get_running_loop().time() + self.shutdown_timeout
+            jobs_stopped = asyncio.create_task(self._stop_jobs())
 
         @app.after_shutdown
         async def stop_relay() -> None:
-            await self.relay.stop()
+            if jobs_stopped is not None:
+                await jobs_stopped
+            await self._stop_relay(deadline)
             await self.engine.dispose()
             await self.health.stop()
 

@@ -3,6 +3,9 @@
 The worker runs as ``drx run ingest`` in its own OS process against the suite's real Kafka and
 PostgreSQL, is stopped with SIGTERM while events are still arriving, and is started again; every
 event must then be applied exactly once, in the database and on the output topics.
+
+The worker uses DRX_WORKER_SHUTDOWN_TIMEOUT_S: with a handler that cannot finish, SIGTERM still
+ends the process within it. ``/readyz`` follows PostgreSQL and Kafka going away and coming back.
 """
 
 from __future__ import annotations
@@ -18,24 +21,34 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from services.ingest.app import IngestWorker
-from shared.config import DatabaseSettings, HealthSettings, KafkaSettings, ScheduleSettings, Settings
+from shared.config import (
+    DatabaseSettings,
+    HealthSettings,
+    KafkaSettings,
+    ScheduleSettings,
+    Settings,
+    WorkerSettings,
+)
 from shared.db.models import CrisisRow, NeedRow
+from shared.infra.kafka import ApacheKafkaServer
 from shared.kafka.admin import create_topics
 from shared.kafka.topics import CANONICAL, CRISES_IN, NEEDS_IN, REJECTED, topic_name
 from shared.sources import add_source
-from shared.worker import GRACEFUL_TIMEOUT_S
+from shared.worker import IN_FLIGHT_SHARE
 from tests.support import builders as b
 from tests.support.kafka import Producer, TopicReader, eventually
 
 ORG = b.ORGANISATION[0]
 FIRST_HALF = 150
 SECOND_HALF = 150
+EXIT_SLACK_S = 10.0  # how much longer than its shutdown timeout terminate() waits, to report the time
 
 
 def free_port() -> int:
@@ -47,9 +60,10 @@ def free_port() -> int:
 class WorkerProcess:
     """One ``drx run <service>`` process with its own health port and log file."""
 
-    def __init__(self, settings: Settings, service: str, log: Path) -> None:
+    def __init__(self, settings: Settings, service: str, log: Path, **env: str) -> None:
         self.port = free_port()
         self.log = log
+        self.shutdown_timeout = settings.worker.shutdown_timeout_s
         self._service = service
         self._env = {
             **os.environ,
@@ -59,6 +73,8 @@ class WorkerProcess:
             "DRX_LOG_FORMAT": "json",
             "DRX_HEALTH_HOST": "127.0.0.1",
             "DRX_HEALTH_PORT": str(self.port),
+            "DRX_WORKER_SHUTDOWN_TIMEOUT_S": str(self.shutdown_timeout),
+            **env,
         }
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -96,15 +112,16 @@ class WorkerProcess:
         }
 
     async def terminate(self) -> tuple[int, float]:
-        """SIGTERM; the exit code and how long it took, waiting at most the graceful timeout."""
+        """SIGTERM; the exit code and how long it took (callers compare it with the shutdown timeout)."""
         assert self._process is not None
         started = time.monotonic()
         self._process.send_signal(signal.SIGTERM)
+        limit = self.shutdown_timeout + EXIT_SLACK_S
         try:
-            code = await asyncio.to_thread(self._process.wait, GRACEFUL_TIMEOUT_S)
+            code = await asyncio.to_thread(self._process.wait, limit)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"no exit within {GRACEFUL_TIMEOUT_S}s of SIGTERM:\n{self.tail()}") from None
+            raise AssertionError(f"no exit within {limit}s of SIGTERM:\n{self.tail()}") from None
         return code, time.monotonic() - started
 
     def kill(self) -> None:
@@ -188,7 +205,7 @@ async def test_sigterm_mid_stream_loses_nothing_and_applies_nothing_twice(settin
             streaming = asyncio.create_task(send(producer, needs[FIRST_HALF:]))  # still sending at SIGTERM
             code, seconds = await first.terminate()
             assert code == 0, first.tail()
-            assert seconds < GRACEFUL_TIMEOUT_S
+            assert seconds < first.shutdown_timeout
             await streaming
             assert await stored() < len(needs), "SIGTERM came after everything was applied: no test"
 
@@ -202,7 +219,7 @@ async def test_sigterm_mid_stream_loses_nothing_and_applies_nothing_twice(settin
             assert metric(samples, "drx_events_failed_total", type="org.drx.need.posted") is None
             code, seconds = await second.terminate()
             assert code == 0, second.tail()
-            assert seconds < GRACEFUL_TIMEOUT_S
+            assert seconds < second.shutdown_timeout
     finally:
         first.kill()
         second.kill()
@@ -263,6 +280,61 @@ async def test_rejections_are_counted_by_reason_in_the_worker_process(settings, 
         worker.kill()
 
 
+async def test_a_stuck_handler_delays_the_exit_no_longer_than_the_shutdown_timeout(settings, tmp_path):
+    """With DRX_WORKER_SHUTDOWN_TIMEOUT_S=8 and a handler that cannot finish (the table it reads
+    is locked), SIGTERM waits the in-flight share of 8 s for it, then exits within 8 s. The
+    message is not committed: the next worker applies it.
+
+    Not shorter: the last fifth must also hold the Python interpreter's own exit, which takes
+    over half a second on a loaded machine.
+    """
+    await prepare(settings)
+    timeout = 8.0
+    quick = settings.model_copy(update={"worker": WorkerSettings(shutdown_timeout_s=timeout)})
+    first = WorkerProcess(quick, "ingest", tmp_path / "first.log", DRX_SCHEDULE_ENABLED="false")
+    second = WorkerProcess(settings, "ingest", tmp_path / "second.log", DRX_SCHEDULE_ENABLED="false")
+    db = IngestWorker(settings)  # only for its database engine
+
+    async def handler_waits_on_the_lock() -> bool:
+        async with db.engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'crises'::regclass"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            )
+            return bool(waiting)
+
+    async def crisis_stored() -> bool:
+        async with db.sessions() as session:
+            return await session.get(CrisisRow, "c-stuck") is not None
+
+    first.start()
+    try:
+        await first.wait_ready()
+        async with db.engine.connect() as lock:
+            await lock.execute(text("LOCK TABLE crises IN ACCESS EXCLUSIVE MODE"))
+            async with Producer(settings.kafka.bootstrap_servers) as producer:
+                document = b.envelope("org.drx.crisis.declared", b.crisis("c-stuck"), b.COORDINATOR[0])
+                crises = topic_name(settings.kafka.topic_prefix, CRISES_IN)
+                await producer.send(crises, b.encode(document), key="c-stuck")
+            await eventually(handler_waits_on_the_lock, 60, "the handler to wait on the locked table")
+            code, seconds = await first.terminate()
+            await lock.rollback()
+        assert code == 0, first.tail()
+        assert IN_FLIGHT_SHARE * timeout <= seconds < timeout, f"exit after {seconds:.2f}s\n{first.tail()}"
+        assert not await crisis_stored()
+
+        second.start()
+        await eventually(crisis_stored, 90, "the uncommitted message, applied by the next worker")
+        code, _ = await second.terminate()
+        assert code == 0, second.tail()
+    finally:
+        first.kill()
+        second.kill()
+        await db.engine.dispose()
+
+
 async def test_readyz_is_503_while_postgresql_is_unreachable(kafka):
     await create_topics(kafka.settings)
     port = free_port()
@@ -313,3 +385,58 @@ async def test_static_membership_is_accepted_by_kafka(settings):
         assert subscriber.consumer._coordinator._group_instance_id == "drx-ingest-0-intake"
     finally:
         await worker.stop()
+
+
+async def test_readyz_is_503_while_kafka_is_down_and_200_once_it_is_back(database, kafka_broker, tmp_path):
+    """A broker of the test's own, stopped and started again on the same port and data.
+
+    The session's broker is left alone: other tests use it, and its restart helper stops and
+    starts it in one call, with no moment to look at /readyz in between.
+    """
+    if kafka_broker.restart is None:
+        pytest.skip(
+            f"launching a broker of its own needs the Kafka jars; the session uses {kafka_broker.provider}"
+        )
+    workdir = tmp_path / "kafka"
+    workdir.mkdir()
+    broker = ApacheKafkaServer(workdir, heap_mb=256)
+    broker.start()
+    try:
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, partitions=1)
+        await create_topics(kafka)
+        port = free_port()
+        settings = Settings(
+            kafka=kafka,
+            database=database.settings,
+            health=HealthSettings(host="127.0.0.1", port=port, check_timeout_s=1.0),
+            schedule=ScheduleSettings(enabled=False),
+            worker=WorkerSettings(shutdown_timeout_s=5.0),
+        )
+        app = IngestWorker(settings).app()
+        await app.start()
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+                answers: list[dict] = []
+
+                async def ready_is(status: int) -> bool:
+                    response = await client.get("/readyz")
+                    answers.append(response.json())
+                    return response.status_code == status
+
+                await eventually(lambda: ready_is(200), 60, "/readyz 200 with Kafka up")
+                await asyncio.to_thread(broker.stop)
+                await eventually(lambda: ready_is(503), 30, "/readyz 503 with Kafka stopped")
+                answer = answers[-1]
+                assert answer["ready"] is False
+                assert answer["checks"]["kafka"].startswith("no answer from Kafka"), answer
+                assert answer["checks"]["postgres"] == "ok", answer
+                assert answer["reason"].startswith("kafka"), answer
+                assert (await client.get("/livez")).status_code == 200
+
+                broker.start()  # on this thread: the broker dies with the thread that started it
+                await eventually(lambda: ready_is(200), 60, "/readyz 200 once Kafka is back")
+                assert answers[-1]["checks"] == {"kafka": "ok", "postgres": "ok"}
+        finally:
+            await app.stop()
+    finally:
+        broker.stop()

@@ -31,10 +31,10 @@ from shared.config import (
     LoggingSettings,
     NotifySettings,
     SettingsError,
+    WorkerSettings,
     load_settings,
 )
 from shared.kafka.topics import TOPICS, topic_name
-from shared.worker import GRACEFUL_TIMEOUT_S
 
 ROOT = Path(__file__).parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -46,13 +46,20 @@ KEDA = K8S / "extras" / "keda-scaledobject.yaml"
 K8S_VERSION = "1.30"  # the oldest Kubernetes the manifests must work on; bundled by kubernetes-validate
 WORKERS = ("ingest", "matching", "notify")
 HEALTH_PORT = 8080
-WORKER_GRACEFUL_TIMEOUT_S = GRACEFUL_TIMEOUT_S  # what in-flight messages get on SIGTERM
+SHUTDOWN_TIMEOUT = "DRX_WORKER_SHUTDOWN_TIMEOUT_S"  # from SIGTERM to exit
 # Passed by the manifests before the setting exists; unknown DRX_* variables are ignored.
 # Remove a name from here once shared/config.py has it.
 PENDING_SETTINGS: set[str] = set()
 SETTINGS = {
     f"{cls.model_config['env_prefix']}{field.upper()}"
-    for cls in (KafkaSettings, DatabaseSettings, LoggingSettings, NotifySettings, HealthSettings)
+    for cls in (
+        KafkaSettings,
+        DatabaseSettings,
+        LoggingSettings,
+        NotifySettings,
+        HealthSettings,
+        WorkerSettings,
+    )
     for field in cls.model_fields
 }
 
@@ -95,6 +102,24 @@ def worker_deployment(worker: str) -> dict[str, Any]:
 
 def config_data() -> dict[str, str]:
     return of_kind("ConfigMap")["drx-config"]["data"]
+
+
+def shutdown_timeout_s(env: dict[str, Any]) -> float:
+    """The worker's DRX_WORKER_SHUTDOWN_TIMEOUT_S given these variables (the default without it)."""
+    if SHUTDOWN_TIMEOUT not in env:
+        return float(WorkerSettings.model_fields["shutdown_timeout_s"].default)
+    return WorkerSettings(shutdown_timeout_s=env[SHUTDOWN_TIMEOUT]).shutdown_timeout_s
+
+
+def container_env(container: dict[str, Any]) -> dict[str, Any]:
+    """What the container's process sees: its ConfigMaps (envFrom), then its own env entries."""
+    config_maps = of_kind("ConfigMap")
+    env: dict[str, Any] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(config_maps[source["configMapRef"]["name"]]["data"])
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    return env
 
 
 def compose() -> dict[str, Any]:
@@ -251,8 +276,10 @@ class TestKustomization:
 
     @pytest.mark.parametrize("worker", WORKERS)
     def test_shutdown_has_time_to_finish_in_flight_work(self, worker):
-        grace = pod_spec(worker_deployment(worker))["terminationGracePeriodSeconds"]
-        assert grace > WORKER_GRACEFUL_TIMEOUT_S
+        deployment = worker_deployment(worker)
+        (container,) = containers(deployment)
+        grace = pod_spec(deployment)["terminationGracePeriodSeconds"]
+        assert grace > shutdown_timeout_s(container_env(container))
 
     @pytest.mark.parametrize("resource", workloads(), ids=_resource_id)
     def test_every_container_has_requests_and_limits_and_runs_as_non_root(self, resource):
@@ -350,7 +377,16 @@ class TestCompose:
     def test_shutdown_has_time_to_finish_in_flight_work(self, worker):
         grace = compose_services()[worker]["stop_grace_period"]
         assert re.fullmatch(r"\d+s", grace)
-        assert int(grace[:-1]) > WORKER_GRACEFUL_TIMEOUT_S
+        assert int(grace[:-1]) > shutdown_timeout_s(compose_services()[worker]["environment"])
+
+    def test_the_shutdown_check_reads_the_configured_timeout(self):
+        """The checks above can fail: a timeout set longer than the grace period is seen."""
+        assert shutdown_timeout_s({SHUTDOWN_TIMEOUT: "50"}) == 50.0
+        assert shutdown_timeout_s({}) == 30.0
+        assert shutdown_timeout_s(compose_services()["ingest"]["environment"]) == 30.0
+        deployment = worker_deployment("ingest")
+        (container,) = containers(deployment)
+        assert shutdown_timeout_s(container_env(container)) == 30.0
 
     def test_named_volumes_are_declared_and_used(self):
         declared = set(compose().get("volumes") or {})

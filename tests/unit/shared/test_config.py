@@ -1,6 +1,15 @@
 import pytest
 
-from shared.config import DatabaseSettings, KafkaSettings, NotifySettings, SettingsError, load_settings
+from shared.config import (
+    DatabaseSettings,
+    KafkaSettings,
+    NotifySettings,
+    Settings,
+    SettingsError,
+    WorkerSettings,
+    load_settings,
+)
+from shared.worker import IN_FLIGHT_SHARE, Worker
 
 
 class TestLoadSettings:
@@ -132,3 +141,37 @@ class TestNotifySettings:
         )
         assert "hunter2" not in repr(notify)
         assert "webhook-secret" not in repr(notify)
+
+
+class TestWorkerSettings:
+    def test_the_shutdown_timeout_is_30_seconds_by_default(self, monkeypatch):
+        monkeypatch.delenv("DRX_WORKER_SHUTDOWN_TIMEOUT_S", raising=False)
+        assert load_settings().worker.shutdown_timeout_s == 30.0
+
+    def test_reads_the_shutdown_timeout(self, monkeypatch):
+        monkeypatch.setenv("DRX_WORKER_SHUTDOWN_TIMEOUT_S", "2.5")
+        assert load_settings().worker.shutdown_timeout_s == 2.5
+
+    @pytest.mark.parametrize("value", ["0", "-1", "601", "soon"])
+    def test_invalid_value_names_the_variable(self, monkeypatch, value):
+        monkeypatch.setenv("DRX_WORKER_SHUTDOWN_TIMEOUT_S", value)
+        with pytest.raises(SettingsError, match="DRX_WORKER_SHUTDOWN_TIMEOUT_S"):
+            load_settings()
+
+    async def test_the_worker_waits_for_in_flight_work_within_it(self):
+        """The broker's graceful timeout and the scheduler's wait both come from the setting."""
+        worker = Worker(Settings(worker=WorkerSettings(shutdown_timeout_s=5.0)))
+        assert worker.shutdown_timeout == 5.0
+        assert worker.graceful_timeout == 5.0 * IN_FLIGHT_SHARE < 5.0
+        assert worker.broker.config.broker_config.graceful_timeout == worker.graceful_timeout
+
+        waits: list[float] = []
+
+        class Runner:
+            async def stop(self, timeout: float) -> None:
+                waits.append(timeout)
+
+        worker._jobs = Runner()  # type: ignore[assignment]
+        await worker._stop_jobs()
+        assert waits == [worker.graceful_timeout]
+        await worker.engine.dispose()
