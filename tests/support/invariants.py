@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -88,3 +92,50 @@ async def unmatched_pairs(
         for p in pledges
         if (n.need_id, p.pledge_id) not in declined and isinstance(eligibility(n, p, today, tree), Eligible)
     ]
+
+
+MATCH_STATES = frozenset(
+    f"org.drx.match.{s}" for s in ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled")
+)
+
+
+async def match_event_mismatches(
+    sessions: async_sessionmaker[AsyncSession], records: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Match rows against the match-state events of the matches topic (``records``: CloudEvents as JSON).
+
+    Each row has exactly one ``org.drx.match.proposed`` event, naming its need, pledge and
+    quantity; each such event has its row; and each row's status and revision are those of its
+    latest event. ``records`` must be the whole topic, read after matching settled.
+    """
+    proposed: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    latest: dict[str, Mapping[str, Any]] = {}
+    for record in records:
+        if record["type"] not in MATCH_STATES:
+            continue
+        data = record["data"]
+        match_id = data["match_id"]
+        if record["type"] == "org.drx.match.proposed":
+            proposed[match_id].append(data)
+        if match_id not in latest or data["revision"] > latest[match_id]["revision"]:
+            latest[match_id] = data
+    async with sessions() as session:
+        rows = {row.match_id: row for row in await session.scalars(select(MatchRow))}
+    problems = [
+        f"match {m}: proposed on the topic, but no row" for m in sorted(proposed.keys() - rows.keys())
+    ]
+    for match_id, row in sorted(rows.items()):
+        events = proposed.get(match_id, [])
+        if len(events) != 1:
+            problems.append(f"match {match_id}: {len(events)} proposed events, expected 1")
+            continue
+        said = (events[0]["need_id"], events[0]["pledge_id"], Decimal(str(events[0]["quantity"])))
+        held = (row.need_id, row.pledge_id, row.quantity)
+        if said != held:
+            problems.append(f"match {match_id}: proposed as {said}, row holds {held}")
+        last = (latest[match_id]["status"], latest[match_id]["revision"])
+        if last != (row.status, row.revision):
+            problems.append(
+                f"match {match_id}: latest event says {last}, row is {(row.status, row.revision)}"
+            )
+    return problems
