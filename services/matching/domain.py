@@ -5,7 +5,8 @@ The rules in words are in docs/matching.md; the functions here are their only im
 - :func:`eligibility` says whether a pledge may serve a need, and why (or why not);
 - :func:`rank_needs` orders competing needs (urgency, deadline, age, with the fairness rule);
 - :func:`rank_pledges` orders the pledges for one need (exact, distance, expiry, age);
-- :func:`allocate` splits capacity: a need takes several pledges, a pledge serves several needs.
+- :func:`allocate` splits capacity: a need takes several pledges, a pledge serves several needs;
+- :func:`trim` says which live matches give back how much when a need or pledge shrinks.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Literal
 __all__ = [
     "URGENCY_RANK",
     "Eligible",
+    "LiveMatch",
     "NeedView",
     "PledgeView",
     "Proposal",
@@ -30,6 +32,7 @@ __all__ = [
     "need_status",
     "rank_needs",
     "rank_pledges",
+    "trim",
 ]
 
 URGENCY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -304,6 +307,34 @@ def _explain(
     if pledge.crisis_id is None:
         parts.append("standing pledge")
     return "; ".join(parts) + "."
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMatch:
+    """A proposed or confirmed match, as :func:`trim` sees it."""
+
+    match_id: str
+    status: str
+    quantity: Decimal
+    created: dt.datetime
+
+
+def trim(matches: Sequence[LiveMatch], excess: Decimal) -> list[tuple[LiveMatch, Decimal]]:
+    """Which live matches give back how much, when their need or pledge shrinks by ``excess``.
+
+    Proposals give back before confirmed matches (a proposal is not a promise yet), the newest
+    first within each (the oldest commitments stand longest), each at most its whole quantity,
+    until the excess is gone. What no live match can give back (delivered already) stays.
+    """
+    order = sorted(matches, key=lambda m: (m.status != "proposed", -m.created.timestamp(), m.match_id))
+    cuts: list[tuple[LiveMatch, Decimal]] = []
+    for match in order:
+        if excess <= 0:
+            break
+        give_back = min(match.quantity, excess)
+        cuts.append((match, give_back))
+        excess -= give_back
+    return cuts
 
 
 NeedStatus = Literal["open", "partially covered", "covered", "closed", "closed with shortfall", "withdrawn"]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.matching.domain import NeedStatus, SkillTree, allocate, need_status
+from services.matching.domain import LiveMatch, NeedStatus, SkillTree, allocate, need_status, trim
 from services.matching.mapping import match_keys, need_row, need_view, pledge_row, pledge_view
 from services.matching.repository import MatchingRepository
 from shared import audit
@@ -312,10 +312,14 @@ class _Unit:
 
     async def _on_need(self, state: dict[str, Any]) -> None:
         await self.repo.lock_keys(match_keys(state["spec"], self.s.catalogue))
-        if not await self.repo.upsert_need(need_row(state, self.s.catalogue)):
+        values = need_row(state, self.s.catalogue)
+        freed = await self._fit_need(values)
+        if not await self.repo.upsert_need(values):
             return  # stale revision
         need = await self.repo.need(state["need_id"])
         assert need is not None
+        for freed_pledge in freed:  # capacity a smaller need gave back
+            await self._propose_for_pledge(freed_pledge)
         if need.status == "open":
             await self._propose_for_need(need)
             return
@@ -331,10 +335,14 @@ class _Unit:
 
     async def _on_pledge(self, state: dict[str, Any]) -> None:
         await self.repo.lock_keys(match_keys(state["spec"], self.s.catalogue))
-        if not await self.repo.upsert_pledge(pledge_row(state, self.s.catalogue)):
+        values = pledge_row(state, self.s.catalogue)
+        short = await self._fit_pledge(values)
+        if not await self.repo.upsert_pledge(values):
             return
         pledge = await self.repo.pledge(state["pledge_id"])
         assert pledge is not None
+        for short_need in short:  # demand a smaller pledge gave back
+            await self._propose_for_need(short_need)
         if pledge.status == "active":
             await self._propose_for_pledge(pledge)
             return
@@ -345,6 +353,90 @@ class _Unit:
             assert need is not None
             await self._release(match, "cancelled", f"pledge {pledge.status}", need, pledge)
             await self._propose_for_need(need)
+
+    # --- a need or pledge revised to less than it holds -----------------------------------------
+
+    async def _fit_need(self, values: dict[str, Any]) -> list[MatchingPledgeRow]:
+        """Make room for a newer revision of a need smaller than what it already holds.
+
+        Live matches give back the excess (:func:`trim`: proposals first, newest first). What
+        was delivered cannot be given back: the stored quantity never goes below it. Returns
+        the pledges that got capacity back, to be tried again.
+        """
+        need = await self.repo.need(values["need_id"])
+        if need is None or need.revision >= values["revision"]:
+            return []
+        cuts = await self._trim(values, need.proposed + need.confirmed + need.fulfilled, need_id=need.need_id)
+        pledges = []
+        for match, give_back, reason in cuts:
+            pledge = await self.repo.pledge(match.pledge_id)
+            assert pledge is not None
+            await self._give_back(match, give_back, reason, need, pledge)
+            pledges.append(pledge)
+        self._keep_delivered(values, need.proposed + need.confirmed + need.fulfilled)
+        return pledges
+
+    async def _fit_pledge(self, values: dict[str, Any]) -> list[MatchingNeedRow]:
+        """The same for a pledge: returns the needs that got demand back."""
+        pledge = await self.repo.pledge(values["pledge_id"])
+        if pledge is None or pledge.revision >= values["revision"]:
+            return []
+        needs = []
+        cuts = await self._trim(values, pledge.allocated, pledge_id=pledge.pledge_id)
+        for match, give_back, reason in cuts:
+            need = await self.repo.need(match.need_id)
+            assert need is not None
+            await self._give_back(match, give_back, reason, need, pledge)
+            needs.append(need)
+        self._keep_delivered(values, pledge.allocated)
+        return needs
+
+    async def _trim(
+        self,
+        values: dict[str, Any],
+        held: Decimal,
+        *,
+        need_id: str | None = None,
+        pledge_id: str | None = None,
+    ) -> list[tuple[MatchRow, Decimal, str]]:
+        excess = held - values["quantity"]
+        if excess <= 0:
+            return []
+        live = {m.match_id: m for m in await self.repo.live_matches(need_id=need_id, pledge_id=pledge_id)}
+        views = [LiveMatch(m.match_id, m.status, m.quantity, m.created_at) for m in live.values()]
+        kind = "need" if need_id is not None else "pledge"
+        reason = f"{kind} reduced to {values['quantity']:f} {values['unit']}"
+        return [(live[cut.match_id], give_back, reason) for cut, give_back in trim(views, excess)]
+
+    @staticmethod
+    def _keep_delivered(values: dict[str, Any], held: Decimal) -> None:
+        if held > values["quantity"]:
+            log.warning(
+                "revised below what was already delivered; keeping the delivered quantity",
+                entity=values.get("need_id") or values.get("pledge_id"),
+                revised=str(values["quantity"]),
+                kept=str(held),
+            )
+            values["quantity"] = held
+
+    async def _give_back(
+        self,
+        match: MatchRow,
+        quantity: Decimal,
+        reason: str,
+        need: MatchingNeedRow,
+        pledge: MatchingPledgeRow,
+    ) -> None:
+        """``match`` gives back ``quantity``: all of it (cancelled), or part (the match shrinks)."""
+        if quantity >= match.quantity:
+            await self._release(match, "cancelled", reason, need, pledge)
+            return
+        column = "proposed" if match.status == "proposed" else "confirmed"
+        was = match.quantity
+        match.quantity, match.reason, match.revision = was - quantity, reason, match.revision + 1
+        await self.session.flush()
+        await self._shift(need, pledge, **{column: -quantity}, allocated=-quantity)
+        self._emit(match, need, pledge, before=match.status, quantity_before=was)
 
     async def _propose_for_need(self, need: MatchingNeedRow) -> None:
         if need.status != "open" or not await self.repo.crisis_active(need.crisis_id):
@@ -446,6 +538,7 @@ class _Unit:
             self._emit(match, need, pledge, before=before)
             if delivered < match.quantity:  # the shortfall is demand again, the rest capacity again
                 await self._propose_for_need(need)
+                await self._propose_for_pledge(pledge)
         else:  # reject or cancel: capacity comes back, and both sides are tried again
             await self._release(match, target, reason, need, pledge)
             await self._propose_for_need(need)
@@ -455,7 +548,13 @@ class _Unit:
     # --- output ----------------------------------------------------------------------------------
 
     def _emit(
-        self, match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow, *, before: str | None
+        self,
+        match: MatchRow,
+        need: MatchingNeedRow,
+        pledge: MatchingPledgeRow,
+        *,
+        before: str | None,
+        quantity_before: Decimal | None = None,
     ) -> None:
         """Publish the match's new state (outbox) and write its audit record, in this transaction."""
         data = self._match_data(match, need, pledge)
@@ -471,7 +570,7 @@ class _Unit:
             action=f"match.{match.status}",
             entity_type="match",
             entity_id=match.match_id,
-            before=None if before is None else {"status": before},
+            before=_before(before, quantity_before),
             after=data.model_dump(mode="json", exclude={"context"}),
             causing_event_id=self.envelope.id,
             correlation_id=self.envelope.correlationid or self.envelope.id,
@@ -588,6 +687,12 @@ class _Unit:
 
 
 SCHEDULER_SOURCE = "urn:drx:service:matching:scheduler"
+
+
+def _before(status: str | None, quantity: Decimal | None) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {"status": status} if quantity is None else {"status": status, "quantity": quantity}
 
 
 def _coverage(need: MatchingNeedRow) -> tuple[NeedStatus, bool]:

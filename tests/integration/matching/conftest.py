@@ -1,16 +1,29 @@
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import time
+
 import pytest
 from sqlalchemy import select
 
 from services.ingest.app import IngestWorker
+from services.ingest.domain import Reference
+from services.ingest.parsing import RawMessage
+from services.ingest.service import IngestService
 from services.matching.app import MatchingWorker
+from services.matching.mapping import skill_tree
 from services.matching.repository import DECLINED
-from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
+from services.matching.service import Canonical, MatchingService
+from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow, OutboxMessage
+from shared.db.session import create_engine, create_session_factory
+from shared.events.envelope import CloudEvent
 from shared.kafka.admin import create_topics
-from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, topic_name
+from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, TopicSpec, topic_name
+from shared.reference import load_catalogue, load_skills
 from shared.sources import add_source
 from tests.integration.ingest.conftest import IngestHarness
+from tests.support import builders as b
 from tests.support.builders import SOURCES
 from tests.support.invariants import ledger_violations
 from tests.support.kafka import Producer, TopicReader, eventually
@@ -86,3 +99,56 @@ async def pipeline(settings):
         for worker in workers:
             await worker.stop()
         await ingest.stop()
+
+
+_offsets = itertools.count()
+
+
+class InProcess:
+    """Ingest's and matching's services in this process on real PostgreSQL, without Kafka."""
+
+    def __init__(self, engine) -> None:
+        self.sessions = create_session_factory(engine)
+        self.ingest = IngestService(self.sessions, Reference.load(), "drx.")
+        self.matching = MatchingService(self.sessions, load_catalogue(), skill_tree(load_skills()), "drx.")
+        self._seen = 0
+
+    async def canonical(self, spec: TopicSpec, event_type: str, data: dict, source: str) -> list[Canonical]:
+        """Post through ingest; the canonical events it queued, as matching would receive them."""
+        raw = RawMessage(
+            topic=f"drx.{spec.name}",
+            spec=spec,
+            partition=0,
+            offset=next(_offsets),
+            timestamp_ms=int(time.time() * 1000),
+            value=b.encode(b.envelope(event_type, data, source)),
+            headers=dict(b.HEADERS),
+        )
+        assert (await self.ingest.handle(raw)).outcome == "accepted"
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.payload)
+                    .where(OutboxMessage.topic == f"drx.{CANONICAL.name}", OutboxMessage.id > self._seen)
+                    .order_by(OutboxMessage.id)
+                )
+            ).all()
+        self._seen = max((row_id for row_id, _ in rows), default=self._seen)
+        today = dt.datetime.now(dt.UTC).date()
+        return [
+            Canonical(CloudEvent.model_validate_json(payload), today, f"drx.canonical/0/{row_id}")
+            for row_id, payload in rows
+        ]
+
+    async def matches(self) -> list[MatchRow]:
+        async with self.sessions() as session:
+            return list(await session.scalars(select(MatchRow).order_by(MatchRow.created_at)))
+
+
+@pytest.fixture
+async def in_process(settings):
+    for source in SOURCES:
+        await add_source(settings, *source)
+    engine = create_engine(settings.database)
+    yield InProcess(engine)
+    await engine.dispose()

@@ -1,6 +1,7 @@
 """Hypothesis-made event streams through the matching service on real PostgreSQL.
 
-Needs, pledges, withdrawals and coordinator decisions in random order; after every event the
+Needs, pledges, withdrawals, revised quantities (up or down, below what is held) and
+coordinator decisions (deliveries short of the match included) in random order; after every event the
 ledgers must equal the live matches and stay within quantities, and at the end nothing eligible
 may be left unmatched. Each example has its own crisis, so examples cannot match each other.
 """
@@ -35,8 +36,13 @@ _op = st.one_of(
     st.tuples(st.just("pledge"), st.sampled_from(ITEMS), st.integers(1, 300), st.booleans()),
     st.tuples(st.just("withdraw_need"), st.integers(0, 20)),
     st.tuples(st.just("withdraw_pledge"), st.integers(0, 20)),
+    st.tuples(st.just("resize_need"), st.integers(0, 20), st.integers(1, 300)),
+    st.tuples(st.just("resize_pledge"), st.integers(0, 20), st.integers(1, 300)),
     st.tuples(
-        st.just("decide"), st.sampled_from(["confirm", "reject", "cancel", "fulfilled"]), st.integers(0, 20)
+        st.just("decide"),
+        st.sampled_from(["confirm", "reject", "cancel", "fulfilled"]),
+        st.integers(0, 20),
+        st.one_of(st.none(), st.integers(1, 300)),  # delivered, for "fulfilled"; None: all of it
     ),
 )
 
@@ -137,7 +143,19 @@ async def test_random_event_streams_keep_every_invariant(service, ops):
                 state = pledges[index % len(pledges)]
                 state.update(status="withdrawn", revision=state["revision"] + 1)
                 await matching.handle(_event("pledge", dict(state)), TODAY, position=position)
-            case ("decide", decision, index):
+            case ("resize_need", index, quantity) if needs:
+                state = needs[index % len(needs)]
+                state.update(
+                    spec=_supplies(state["spec"]["item_code"], quantity), revision=state["revision"] + 1
+                )
+                await matching.handle(_event("need", dict(state)), TODAY, position=position)
+            case ("resize_pledge", index, quantity) if pledges:
+                state = pledges[index % len(pledges)]
+                state.update(
+                    spec=_supplies(state["spec"]["item_code"], quantity), revision=state["revision"] + 1
+                )
+                await matching.handle(_event("pledge", dict(state)), TODAY, position=position)
+            case ("decide", decision, index, delivered):
                 async with sessions() as session:
                     ids = list(
                         await session.scalars(
@@ -153,6 +171,8 @@ async def test_random_event_streams_keep_every_invariant(service, ops):
                         "decided_by": "c",
                         "source": "urn:coord",
                     }
+                    if decision == "fulfilled" and delivered is not None:
+                        data["fulfilled_quantity"] = str(delivered)
                     await matching.handle(_event("decision", data), TODAY, position=position)
         await _check_ledgers(sessions, crisis)
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from services.matching.domain import (
     Eligible,
+    LiveMatch,
     NeedView,
     PledgeView,
     SkillTree,
@@ -18,6 +19,7 @@ from services.matching.domain import (
     eligibility,
     rank_needs,
     rank_pledges,
+    trim,
 )
 
 TODAY = dt.date(2026, 12, 1)
@@ -417,3 +419,34 @@ class TestNeedStatus:
         from services.matching.domain import need_status
 
         assert need_status(status, Decimal(400), *(Decimal(x) for x in ledger)) == expected
+
+
+# --- trim: a need or pledge revised to less than it holds ----------------------------------------
+
+
+def _live(match_id: str, status: str, quantity: int, hour: int) -> LiveMatch:
+    return LiveMatch(match_id, status, Decimal(quantity), dt.datetime(2026, 12, 1, hour, tzinfo=dt.UTC))
+
+
+def test_trim_takes_back_proposals_before_confirmed_matches_newest_first():
+    old_proposal = _live("m-a", "proposed", 100, 9)
+    new_proposal = _live("m-b", "proposed", 50, 11)
+    confirmed = _live("m-c", "confirmed", 200, 12)  # the newest, but a promise
+    cuts = trim([confirmed, old_proposal, new_proposal], Decimal(120))
+    assert [(m.match_id, q) for m, q in cuts] == [("m-b", 50), ("m-a", 70)]
+
+
+def test_trim_reaches_confirmed_matches_only_when_proposals_are_not_enough():
+    cuts = trim([_live("m-a", "proposed", 30, 9), _live("m-c", "confirmed", 200, 8)], Decimal(80))
+    assert [(m.match_id, q) for m, q in cuts] == [("m-a", 30), ("m-c", 50)]
+
+
+def test_trim_gives_back_no_more_than_the_live_matches_hold():
+    cuts = trim([_live("m-a", "proposed", 30, 9)], Decimal(500))  # the rest was delivered already
+    assert [(m.match_id, q) for m, q in cuts] == [("m-a", 30)]
+    assert trim([_live("m-a", "proposed", 30, 9)], Decimal(0)) == []
+
+
+def test_trim_breaks_ties_of_time_by_match_id():
+    cuts = trim([_live("m-b", "proposed", 10, 9), _live("m-a", "proposed", 10, 9)], Decimal(15))
+    assert [(m.match_id, q) for m, q in cuts] == [("m-a", 10), ("m-b", 5)]
