@@ -149,9 +149,7 @@ async def _duplicates(report: Report, stack: Stack) -> None:
                     AuditRecordRow.entity_id,
                     func.count(),
                 )
-                .where(
-                    AuditRecordRow.causing_event_id.is_not(None), AuditRecordRow.action != "notification.sent"
-                )
+                .where(AuditRecordRow.causing_event_id.is_not(None))
                 .group_by(AuditRecordRow.causing_event_id, AuditRecordRow.action, AuditRecordRow.entity_id)
                 .having(func.count() > 1)
             )
