@@ -252,6 +252,13 @@ async def _with_session(settings: Settings, work: Callable[[AsyncSession], Await
         await engine.dispose()
 
 
+def _one_of(option: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    """A filter with a typo would list nothing and look like "none": refuse it instead."""
+    if value is not None and value not in allowed:
+        msg = f"{value!r} is not one of {', '.join(allowed)}"
+        raise typer.BadParameter(msg, param_hint=option)
+
+
 @app.command("matches")
 def matches_command(
     crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None,
@@ -262,6 +269,8 @@ def matches_command(
 ) -> None:
     """List matches with their status and why they were proposed."""
     from services.matching.queries import list_matches
+
+    _one_of("--status", status, ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"))
 
     rows = asyncio.run(
         _with_session(_settings(), lambda s: list_matches(s, crisis_id=crisis, status=status, limit=limit))
@@ -493,6 +502,8 @@ def deliveries_command(
 ) -> None:
     """List notification deliveries; `--status dead` shows the dead letters with their last error."""
     from sqlalchemy import select
+
+    _one_of("--status", status, ("pending", "held", "digested", "sent", "dead"))
 
     from shared.db.models import DeliveryRow
 

@@ -131,3 +131,9 @@ async def test_deliveries_status_dead_lists_the_dead_letter_with_its_last_error(
     everything = await asyncio.to_thread(ok, database, "deliveries")
     assert dead.delivery_id in everything
     assert sent.delivery_id in everything
+
+
+def test_deliveries_refuses_a_status_that_does_not_exist(database):
+    result = drx(database, "deliveries --status deads")
+    assert result.returncode == 2
+    assert "'deads' is not one of pending, held, digested, sent, dead" in result.stderr
