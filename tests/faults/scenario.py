@@ -171,9 +171,11 @@ def generate(seed: int, needs: int, pledges: int, *, invalid_ratio: float = 0.05
         steps = [_step(f"org.drx.{kind}.posted", data, source, entity_id)]
         revision, status = 1, "open" if kind == "need" else "active"
         roll = rng.random()
-        if roll < 0.15:  # a later change of quantity
+        if roll < 0.15:  # a later change of quantity, up or down (below what is matched, often)
             revision = 2
-            spec = {**data["spec"], "quantity": str(int(data["spec"]["quantity"]) + rng.randint(1, 50))}
+            before = int(data["spec"]["quantity"])
+            after = max(1, before + rng.choice((-1, 1)) * rng.randint(1, 120))
+            spec = {**data["spec"], "quantity": str(after if after != before else before + 1)}
             steps.append(
                 _step(f"org.drx.{kind}.updated", {**data, "spec": spec, "revision": 2}, source, entity_id)
             )
