@@ -234,11 +234,13 @@ async def _offer(
 
 def _busy(logs: dict[str, Path], start: float, end: float) -> dict[str, dict[str, float]]:
     """Per worker: messages handled in [start, end], median ms each, and the busy fraction."""
-    # Ingest logs one line per batch (with ms and the number of records) and one per record
-    # without ms; the other workers log one line per message with its ms.
+    # Ingest and matching log one line per batch (with ms and the number of records) and one
+    # per record without ms; notify logs one line per message with its ms. Lines of commits
+    # before batching (one per message, with ms) count too, for before/after comparisons.
     handled = {
         "intake batch handled",
         "intake message handled",
+        "canonical batch handled",
         "canonical event handled",
         "match event handled",
     }

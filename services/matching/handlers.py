@@ -77,7 +77,7 @@ def register(
             )
         log.info(
             "canonical batch handled",
-            events=len(events),
+            records=len(events),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
 
