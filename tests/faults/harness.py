@@ -117,6 +117,7 @@ class Stack:
         self.sessions = create_session_factory(self.engine)
         self.decisions: dict[str, str] = {}  # event id -> match id
         self._decided: set[str] = set()
+        self.decisions_twice = False  # send every decision twice, as a retrying client would
         self._tasks: list[asyncio.Task[None]] = []
         self._exit = contextlib.AsyncExitStack()
         self.producer: Producer
@@ -213,9 +214,9 @@ class Stack:
                 value, event_id = decision(match_id, verdict)
                 self.decisions[event_id] = match_id
                 with contextlib.suppress(Exception):  # the broker may be restarting: try again
-                    await self.producer.send(
-                        decisions_topic, value, key=match_id, headers={"content-type": b"application/json"}
-                    )
+                    headers = {"content-type": b"application/json"}
+                    for _ in range(2 if self.decisions_twice else 1):
+                        await self.producer.send(decisions_topic, value, key=match_id, headers=headers)
                     continue
                 self._decided.discard(match_id)
                 del self.decisions[event_id]

@@ -139,7 +139,11 @@ async def test_poison_messages_interleaved_with_good_ones(settings, tmp_path, si
 
 async def test_the_same_events_twice_and_out_of_order(settings, tmp_path, size):
     scenario = generate(7, size, size).duplicated(0.25).shuffled()
-    await _run("duplicates and out of order", settings, tmp_path, scenario)
+
+    async def decisions_twice(stack: Stack) -> None:
+        stack.decisions_twice = True
+
+    await _run("duplicates and out of order", settings, tmp_path, scenario, before=decisions_twice)
 
 
 async def test_a_webhook_receiver_down_for_a_while_then_back(settings, tmp_path, size):
