@@ -159,32 +159,44 @@ async def _duplicates(report: Report, stack: Stack) -> None:
 
 
 async def _alerts(report: Report, stack: Stack) -> None:
-    """Each webhook alert reached the receiver, accepted, and would take effect there once.
+    """Each alert (the coordinator's webhooks, the organisation's and donor's emails) arrived once.
 
-    A receiver following docs/webhooks.md acts once per signed ``delivery_id``. A request sent
-    again under the same id (the worker died after the receiver accepted and before it wrote
-    that down) is the documented at-least-once case: counted in ``alerts_resent``, not a fault.
-    Two different ids for one alert (the same recipient, kind and match or need) would reach
-    such a receiver twice: that is ``alerts_duplicated``, as is an accepted id with no record.
+    A receiver following docs/webhooks.md acts once per ``delivery_id`` (an email's is in its
+    ``X-Drx-Delivery`` header and ``Message-ID``). A message sent again under the same id (the
+    worker died after the receiver accepted and before it wrote that down) is the documented
+    at-least-once case: counted in ``alerts_resent``, not a fault. Two different ids for one
+    alert (the same recipient, channel, kind and match or need) would reach such a receiver
+    twice: that is ``alerts_duplicated``, as is an accepted id with no record.
     """
     async with stack.sessions() as session:
-        webhook = list(await session.scalars(select(DeliveryRow).where(DeliveryRow.channel == "webhook")))
+        rows = list(
+            await session.scalars(select(DeliveryRow).where(DeliveryRow.channel.in_(("webhook", "email"))))
+        )
     accepted = Counter(r.json["delivery_id"] for r in stack.receiver.accepted)
+    accepted.update(str(m["X-Drx-Delivery"]) for m in stack.smtp.messages)
     report.alerts_resent = sum(n - 1 for n in accepted.values())
-    rows = {d.delivery_id: d for d in webhook}
-    unknown = [delivery for delivery in accepted if delivery not in rows]
+    by_id = {d.delivery_id: d for d in rows}
+    unknown = [delivery for delivery in accepted if delivery not in by_id]
     alerts = Counter(
-        (d.recipient_id, d.kind, d.match_id or d.need_id or d.subject_id)
-        for d in webhook
+        (d.recipient_id, d.channel, d.kind, d.match_id or d.need_id or d.subject_id)
+        for d in rows
         if d.delivery_id in accepted
     )
     twice = [alert for alert, n in alerts.items() if n > 1]
     report.alerts_duplicated = len(unknown) + sum(alerts[a] - 1 for a in twice)
     report.details += [f"accepted alert {d} has no delivery record" for d in unknown[:5]]
     report.details += [f"one alert under several delivery ids: {a}" for a in twice[:5]]
-    undelivered = [d for d in webhook if d.status != "sent" or d.delivery_id not in accepted]
+    undelivered = [d for d in rows if d.status != "sent" or d.delivery_id not in accepted]
     report.alerts_undelivered = len(undelivered)
-    report.details += [f"alert {d.delivery_id} {d.status} {d.last_error}" for d in undelivered[:5]]
+    report.details += [
+        f"alert {d.delivery_id} {d.channel} {d.status} {d.last_error}" for d in undelivered[:5]
+    ]
+    emails = sum(1 for d in rows if d.channel == "email")
+    if emails == 0:  # the check above would pass vacuously
+        report.alerts_undelivered += 1
+        report.details.append(
+            "no email alert was planned: the organisation's and donor's subscriptions did nothing"
+        )
 
 
 def markdown(reports: list[Report], *, when: dt.date, command: str) -> str:

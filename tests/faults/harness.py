@@ -36,7 +36,7 @@ from shared.sources import add_source
 from tests.faults.scenario import Scenario, Step, decision, verdict_for
 from tests.support import builders as b
 from tests.support.kafka import Producer, TopicReader, eventually
-from tests.support.receivers import HttpReceiver
+from tests.support.receivers import HttpReceiver, SmtpReceiver
 
 KEYS = {"k1": "fault-suite-secret"}
 GROUPS = {"ingest": "intake.", "matching": CANONICAL.name, "notify": MATCHES.name}
@@ -112,7 +112,9 @@ class Stack:
             "DRX_NOTIFY_MAX_ATTEMPTS": "100",
         }
         self.workers: list[WorkerProcess] = []
-        self.receiver = HttpReceiver(KEYS)
+        self.receiver = HttpReceiver(KEYS)  # the coordinator's webhook
+        self.smtp = SmtpReceiver()  # the organisation's and the donor's email
+        self.env |= {"DRX_NOTIFY_SMTP_HOST": "127.0.0.1", "DRX_NOTIFY_SMTP_PORT": str(self.smtp.port)}
         self.engine = create_engine(settings.database)
         self.sessions = create_session_factory(self.engine)
         self.decisions: dict[str, str] = {}  # event id -> match id
@@ -128,16 +130,34 @@ class Stack:
         for source in b.SOURCES:
             await add_source(self.settings, *source)
         await self._exit.enter_async_context(self.receiver)
-        async with self.sessions.begin() as session:
-            subscription = SubscriptionSet(
+        self._exit.enter_context(self.smtp)
+        subscriptions = [
+            SubscriptionSet(
                 subscription_id="fault-coordinator",
                 recipient_id="coord-fault",
                 recipient_kind="coordinator",
                 channel="webhook",
                 address=self.receiver.url,
                 key_id="k1",
-            )
-            await set_subscription(session, self.prefix, subscription, actor="fault-suite")
+            ),
+            SubscriptionSet(
+                subscription_id="fault-organisation",
+                recipient_id=b.ORGANISATION[2],
+                recipient_kind="organisation",
+                channel="email",
+                address="needs@fault-suite.example.org",
+            ),
+            SubscriptionSet(
+                subscription_id="fault-donor",
+                recipient_id=b.DONOR[2],
+                recipient_kind="donor",
+                channel="email",
+                address="treasurer@fault-suite.example.org",
+            ),
+        ]
+        async with self.sessions.begin() as session:
+            for subscription in subscriptions:
+                await set_subscription(session, self.prefix, subscription, actor="fault-suite")
         self.producer = await self._exit.enter_async_context(Producer(self.settings.kafka.bootstrap_servers))
         topics = [topic_name(self.prefix, t) for t in (CANONICAL, MATCHES, REJECTED)]
         self.out = await self._exit.enter_async_context(
