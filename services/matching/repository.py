@@ -9,14 +9,16 @@ on two workers" safe: whichever commits second sees the other and matches it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, any_, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.matching.domain import URGENCY_RANK
 from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow, ProcessedEvent
 
 __all__ = ["CONSUMER", "DECLINED", "MatchingRepository"]
@@ -37,6 +39,34 @@ def _not_declined(need_id: Any, pledge_id: Any) -> Any:
         MatchRow.need_id == need_id, MatchRow.pledge_id == pledge_id, MatchRow.status.in_(DECLINED)
     )
     return ~declined.exists()
+
+
+def _earmarked_for(pledge: MatchingPledgeRow) -> list[Any]:
+    """The pledge's crisis and earmarks, as filters on needs (the same rules as domain._ineligible)."""
+    filters = []
+    if pledge.crisis_id is not None:
+        filters.append(MatchingNeedRow.crisis_id == pledge.crisis_id)
+    if pledge.earmark_crises:
+        filters.append(MatchingNeedRow.crisis_id.in_(pledge.earmark_crises))
+    if pledge.earmark_countries:
+        filters.append(MatchingNeedRow.country.in_(pledge.earmark_countries))
+    if pledge.earmark_sectors:
+        filters.append(MatchingNeedRow.sector.in_(pledge.earmark_sectors))
+    return filters
+
+
+def _earmarks_allow(need: MatchingNeedRow) -> list[Any]:
+    """Pledges whose crisis and earmarks let them serve ``need`` (empty earmarks allow all)."""
+
+    def allows(column: Any, value: Any) -> Any:
+        return or_(func.cardinality(column) == 0, literal(value) == any_(column))
+
+    return [
+        or_(MatchingPledgeRow.crisis_id.is_(None), MatchingPledgeRow.crisis_id == need.crisis_id),
+        allows(MatchingPledgeRow.earmark_crises, need.crisis_id),
+        allows(MatchingPledgeRow.earmark_countries, need.country),
+        allows(MatchingPledgeRow.earmark_sectors, need.sector),
+    ]
 
 
 def _locked(query: _Query, of: Any = None) -> _Query:
@@ -101,8 +131,15 @@ class MatchingRepository:
         query = select(MatchingPledgeRow).where(MatchingPledgeRow.pledge_id == pledge_id)
         return await self.session.scalar(_locked(query) if lock else query)
 
-    async def pledges_for(self, need: MatchingNeedRow, today: dt.date) -> list[MatchingPledgeRow]:
-        """Active pledges with capacity that could serve ``need`` (indexed by match key), locked."""
+    async def pledges_for(
+        self, need: MatchingNeedRow, today: dt.date, *, limit: int | None = None, skip: Collection[str] = ()
+    ) -> list[MatchingPledgeRow]:
+        """Active pledges with capacity that could serve ``need`` (indexed by match key), locked.
+
+        With ``limit``: only the first ones in the order :func:`domain.rank_pledges` gives funds
+        (soonest expiry, then oldest), leaving out ``skip``. Only for funds, where that order is
+        the whole ranking; supplies and skills also rank by substitution and distance, in Python.
+        """
         query = (
             select(MatchingPledgeRow)
             .where(
@@ -117,13 +154,42 @@ class MatchingRepository:
             )
             .order_by(MatchingPledgeRow.pledge_id)
         )
-        query = _locked(query)
-        return list(await self.session.scalars(query))
+        if limit is not None:
+            first = (
+                query.with_only_columns(MatchingPledgeRow.pledge_id)
+                .where(MatchingPledgeRow.pledge_id.not_in(list(skip)), *_earmarks_allow(need))
+                .order_by(None)
+                .order_by(MatchingPledgeRow.expires_on, MatchingPledgeRow.seq, MatchingPledgeRow.pledge_id)
+                .limit(limit)
+            )
+            query = query.where(MatchingPledgeRow.pledge_id.in_(first))
+        return list(await self.session.scalars(_locked(query)))
 
-    async def needs_for(self, pledge: MatchingPledgeRow, today: dt.date) -> list[MatchingNeedRow]:
-        """Open needs with demand left that ``pledge`` could serve (indexed by match key), locked."""
-        query = (
-            select(MatchingNeedRow)
+    async def needs_for(
+        self, pledge: MatchingPledgeRow, today: dt.date, *, limit: int, skip: Collection[str] = ()
+    ) -> list[MatchingNeedRow]:
+        """Open needs with demand left that ``pledge`` could serve, locked: the first ``limit``.
+
+        First in matching's need order (:func:`domain.rank_needs`: urgency, then the
+        organisations' turns within it, then needed-by, then age), computed by PostgreSQL over
+        every candidate, so only a page of rows is loaded and locked however many needs are
+        open; ``skip`` leaves out those already tried. The rules that need no Python (dates,
+        crisis, earmarks, capacity) are filters here; the rest (skills, distance) stay in
+        :func:`domain.eligibility`.
+        """
+        tier = case(URGENCY_RANK, value=MatchingNeedRow.urgency)
+        turn = func.row_number().over(
+            partition_by=(MatchingNeedRow.urgency, MatchingNeedRow.organisation_id),
+            order_by=(MatchingNeedRow.needed_by, MatchingNeedRow.seq, MatchingNeedRow.need_id),
+        )
+        candidates = (
+            select(
+                MatchingNeedRow.need_id,
+                tier.label("tier"),
+                turn.label("turn"),
+                MatchingNeedRow.needed_by,
+                MatchingNeedRow.seq,
+            )
             .join(MatchingCrisisRow, MatchingCrisisRow.crisis_id == MatchingNeedRow.crisis_id, isouter=True)
             .where(
                 MatchingNeedRow.status == "open",
@@ -133,15 +199,31 @@ class MatchingRepository:
                 MatchingNeedRow.proposed + MatchingNeedRow.confirmed + MatchingNeedRow.fulfilled
                 < MatchingNeedRow.quantity,
                 MatchingNeedRow.needed_by >= today,
+                MatchingNeedRow.needed_by >= pledge.available_from,
                 func.coalesce(MatchingCrisisRow.status, "active") == "active",
+                MatchingNeedRow.need_id.not_in(list(skip)),
                 _not_declined(MatchingNeedRow.need_id, pledge.pledge_id),
+                *_earmarked_for(pledge),
             )
+            .subquery()
+        )
+        first = (
+            select(candidates.c.need_id)
+            .order_by(
+                candidates.c.tier,
+                candidates.c.turn,
+                candidates.c.needed_by,
+                candidates.c.seq,
+                candidates.c.need_id,
+            )
+            .limit(limit)
+        )
+        query = (
+            select(MatchingNeedRow)
+            .where(MatchingNeedRow.need_id.in_(first))
             .order_by(MatchingNeedRow.need_id)
         )
-        query = _locked(query, of=MatchingNeedRow)
-        if pledge.crisis_id is not None:
-            query = query.where(MatchingNeedRow.crisis_id == pledge.crisis_id)
-        return list(await self.session.scalars(query))
+        return list(await self.session.scalars(_locked(query.order_by(MatchingNeedRow.need_id))))
 
     async def crisis_active(self, crisis_id: str) -> bool:
         status = await self.session.scalar(

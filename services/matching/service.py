@@ -36,6 +36,7 @@ MATCHING_SOURCE = "urn:drx:service:matching"
 log = get_logger("drx.matching")
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 _ATTEMPTS = 5
+PAGE = 100  # candidates loaded, locked and ranked at a time
 _ENTITY_TYPES = {"org.drx.need.recorded", "org.drx.pledge.recorded"}
 _DECISION_TYPE = "org.drx.decision.recorded"
 
@@ -439,24 +440,52 @@ class _Unit:
         self._emit(match, need, pledge, before=match.status, quantity_before=was)
 
     async def _propose_for_need(self, need: MatchingNeedRow) -> None:
+        """Offer ``need`` the pledges that may serve it, best first, until it is covered.
+
+        Funds pledges come in pages of :data:`PAGE` in their ranking order (all funds share one
+        match key, so there may be very many); supplies and skills come all at once (their keys
+        are narrow, and their ranking needs Python: substitutes, distance).
+        """
         if need.status != "open" or not await self.repo.crisis_active(need.crisis_id):
             return
-        pledges = {p.pledge_id: p for p in await self.repo.pledges_for(need, self.today)}
-        proposals = allocate(
-            [need_view(need)], [pledge_view(p) for p in pledges.values()], self.today, self.s.skills
-        )
-        for proposal in proposals:
-            await self._propose(need, pledges[proposal.pledge_id], proposal.quantity, proposal.explanation)
+        paged = need.category == "funds"
+        tried: set[str] = set()
+        while need.proposed + need.confirmed + need.fulfilled < need.quantity:
+            page = await self.repo.pledges_for(need, self.today, limit=PAGE if paged else None, skip=tried)
+            pledges = {p.pledge_id: p for p in page}
+            proposals = allocate(
+                [need_view(need)], [pledge_view(p) for p in pledges.values()], self.today, self.s.skills
+            )
+            for proposal in proposals:
+                await self._propose(
+                    need, pledges[proposal.pledge_id], proposal.quantity, proposal.explanation
+                )
+            tried.update(pledges)
+            if not paged or len(page) < PAGE:
+                return
 
     async def _propose_for_pledge(self, pledge: MatchingPledgeRow) -> None:
+        """Offer ``pledge`` to the needs it may serve, in need order, until its capacity is used.
+
+        Needs come in pages of :data:`PAGE`, ranked by PostgreSQL (``repository.needs_for``):
+        the cost of one pledge does not grow with the number of open needs. Within a page the
+        ranking is :func:`domain.rank_needs`'s exactly; a later page (rare: the first did not
+        use the pledge up) counts the organisations' turns again among the needs left.
+        """
         if pledge.status != "active":
             return
-        needs = {n.need_id: n for n in await self.repo.needs_for(pledge, self.today)}
-        proposals = allocate(
-            [need_view(n) for n in needs.values()], [pledge_view(pledge)], self.today, self.s.skills
-        )
-        for proposal in proposals:
-            await self._propose(needs[proposal.need_id], pledge, proposal.quantity, proposal.explanation)
+        tried: set[str] = set()
+        while pledge.allocated < pledge.quantity:
+            page = await self.repo.needs_for(pledge, self.today, limit=PAGE, skip=tried)
+            needs = {n.need_id: n for n in page}
+            proposals = allocate(
+                [need_view(n) for n in needs.values()], [pledge_view(pledge)], self.today, self.s.skills
+            )
+            for proposal in proposals:
+                await self._propose(needs[proposal.need_id], pledge, proposal.quantity, proposal.explanation)
+            tried.update(needs)
+            if len(page) < PAGE:
+                return
 
     async def _propose(
         self, need: MatchingNeedRow, pledge: MatchingPledgeRow, quantity: Decimal, explanation: str
