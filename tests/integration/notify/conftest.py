@@ -71,6 +71,17 @@ class Notify:
         async with self.service._sessions.begin() as session:  # tests share the factory
             await set_subscription(session, PREFIX, sub, actor="test")
 
+    async def organisation_webhook(self, url: str, organisation_id: str = "trc-gaziantep") -> None:
+        """The need's organisation (``match_event``'s) subscribed with a webhook at ``url``, key k1."""
+        await self.subscribe(
+            "s-org",
+            recipient_id=organisation_id,
+            recipient_kind="organisation",
+            channel="webhook",
+            address=url,
+            key_id="k1",
+        )
+
     async def deliveries(self, **where: Any) -> list[DeliveryRow]:
         async with self.service._sessions() as session:
             query = select(DeliveryRow).order_by(DeliveryRow.created_at, DeliveryRow.delivery_id)

@@ -54,14 +54,7 @@ async def test_a_sent_email_is_audited_with_the_match_event_and_its_correlation(
 
 async def test_a_dead_letter_is_audited_with_the_match_event_and_falls_back_to_its_id(notify):
     async with HttpReceiver(KEYS, status=410) as receiver:
-        await notify.subscribe(
-            "s-org",
-            recipient_id=ORG,
-            recipient_kind="organisation",
-            channel="webhook",
-            address=receiver.url,
-            key_id="k1",
-        )
+        await notify.organisation_webhook(receiver.url)
         event = match_event()
         assert event.correlationid is None
         await notify.service.handle(event)

@@ -97,14 +97,7 @@ def test_removing_twice_fails_the_second_time(database):
 
 async def test_deliveries_status_dead_lists_the_dead_letter_with_its_last_error(notify, database):
     async with HttpReceiver(KEYS, status=410) as gone:
-        await notify.subscribe(
-            "s-org",
-            recipient_id="trc-gaziantep",
-            recipient_kind="organisation",
-            channel="webhook",
-            address=gone.url,
-            key_id="k1",
-        )
+        await notify.organisation_webhook(gone.url)
         await notify.subscribe(
             "s-coord",
             recipient_id="coord-leyla",

@@ -61,14 +61,7 @@ async def test_a_proposal_mails_the_coordinator_once_even_when_the_event_comes_t
 
 async def test_a_webhook_is_signed_and_a_receiver_failing_twice_gets_it_on_the_third_attempt(notify):
     async with HttpReceiver(KEYS, fail_first=2) as receiver:
-        await notify.subscribe(
-            "s-org",
-            recipient_id=ORG,
-            recipient_kind="organisation",
-            channel="webhook",
-            address=receiver.url,
-            key_id="k1",
-        )
+        await notify.organisation_webhook(receiver.url)
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "sent", "sent after retries")
@@ -83,14 +76,7 @@ async def test_a_webhook_is_signed_and_a_receiver_failing_twice_gets_it_on_the_t
 
 async def test_an_endpoint_that_keeps_failing_ends_as_a_dead_letter_with_the_last_error(notify):
     async with HttpReceiver(KEYS, status=503, fail_first=0) as receiver:
-        await notify.subscribe(
-            "s-org",
-            recipient_id=ORG,
-            recipient_kind="organisation",
-            channel="webhook",
-            address=receiver.url,
-            key_id="k1",
-        )
+        await notify.organisation_webhook(receiver.url)
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "dead", "the dead letter")
@@ -100,14 +86,7 @@ async def test_an_endpoint_that_keeps_failing_ends_as_a_dead_letter_with_the_las
 
 async def test_a_rejecting_endpoint_is_not_retried(notify):
     async with HttpReceiver(KEYS, status=410) as receiver:
-        await notify.subscribe(
-            "s-org",
-            recipient_id=ORG,
-            recipient_kind="organisation",
-            channel="webhook",
-            address=receiver.url,
-            key_id="k1",
-        )
+        await notify.organisation_webhook(receiver.url)
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "dead", "the dead letter")
@@ -118,14 +97,7 @@ async def test_a_rejecting_endpoint_is_not_retried(notify):
 async def test_a_hanging_endpoint_does_not_delay_the_other_recipients(notify):
     release = asyncio.Event()
     async with HttpReceiver(KEYS, hold=release) as slow:
-        await notify.subscribe(
-            "s-org",
-            recipient_id=ORG,
-            recipient_kind="organisation",
-            channel="webhook",
-            address=slow.url,
-            key_id="k1",
-        )
+        await notify.organisation_webhook(slow.url)
         await _coordinator(notify)
         await notify.subscribe(
             "s-donor",
