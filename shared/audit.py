@@ -60,6 +60,7 @@ __all__ = [
     "canonical_json",
     "chain",
     "cli_actor",
+    "compare_with_copy",
     "export_range",
     "format_at",
     "iter_records",
@@ -68,6 +69,7 @@ __all__ = [
     "record",
     "record_hash",
     "record_writer",
+    "stored_hashes",
     "verify_chain",
     "verify_database",
     "write_csv",
@@ -559,6 +561,27 @@ async def verify_database(session: AsyncSession, *, batch_size: int = 1000) -> C
         if (found := verifier.check(rec)) is not None:
             return ChainReport(verifier.count, verifier.last_hash, found)
     return ChainReport(verifier.count, verifier.last_hash, None)
+
+
+def compare_with_copy(stored: Mapping[int, str], copy: Mapping[int, str]) -> str | None:
+    """The first record a copy of the chain (``seq`` -> ``hash``, e.g. the audit topic) holds
+    that the database does not, or holds differently; None when every copied record matches.
+
+    A copy may end before the database does (records not published yet): that is fine. This is
+    what catches a tail removed, or rewritten hashes and all, which the chain alone cannot.
+    """
+    for seq in sorted(copy):
+        if seq not in stored:
+            return f"record {seq} is in the copy but not in the database: removed"
+        if stored[seq] != copy[seq]:
+            return f"record {seq} differs from the copy: hash {stored[seq]} here, {copy[seq]} there"
+    return None
+
+
+async def stored_hashes(session: AsyncSession) -> dict[int, str]:
+    """Every record's ``seq`` and ``hash``, as the database holds them."""
+    rows = await session.execute(select(AuditRecordRow.seq, AuditRecordRow.hash))
+    return {seq: digest for seq, digest in rows}  # noqa: C416 - rows are Row objects, not pairs
 
 
 # --- the commit hook -------------------------------------------------------------------------

@@ -65,17 +65,51 @@ def parse_when(value: str, option: str) -> dt.datetime:
 @audit_app.command("verify")
 def verify_command(
     batch_size: Annotated[int, typer.Option(min=1, help="Records read per query")] = 1000,
+    against_topic: Annotated[
+        bool,
+        typer.Option(
+            "--against-topic",
+            help="Also compare with the copy of the chain on the audit topic (catches a removed tail)",
+        ),
+    ] = False,
 ) -> None:
     """Walk the whole chain from record 1: numbering, links and every record's hash."""
     from shared.audit import verify_database
 
-    report = _run(_settings(), lambda session: verify_database(session, batch_size=batch_size))
-    if report.problem is None:
-        typer.echo(f"audit chain verified: {report.count} records, last hash {report.last_hash}")
-        return
-    typer.echo(f"audit chain broken at {report.problem}", err=True)
-    typer.echo(f"the {report.count} records before it verify; last good hash {report.last_hash}", err=True)
-    raise typer.Exit(1)
+    settings = _settings()
+    report = _run(settings, lambda session: verify_database(session, batch_size=batch_size))
+    if report.problem is not None:
+        typer.echo(f"audit chain broken at {report.problem}", err=True)
+        typer.echo(
+            f"the {report.count} records before it verify; last good hash {report.last_hash}", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(f"audit chain verified: {report.count} records, last hash {report.last_hash}")
+    if against_topic:
+        _compare_with_topic(settings)
+
+
+def _compare_with_topic(settings: Settings) -> None:
+    from shared.audit import compare_with_copy, stored_hashes
+    from shared.events.envelope import CloudEvent
+    from shared.kafka.reading import read_topic
+    from shared.kafka.topics import AUDIT, topic_name
+
+    topic = topic_name(settings.kafka.topic_prefix, AUDIT)
+    try:
+        records = asyncio.run(read_topic(settings.kafka, topic))
+    except TimeoutError:
+        typer.echo(f"could not read {topic} to its end in 30 s: is Kafka reachable?", err=True)
+        raise typer.Exit(2) from None
+    copy = {}
+    for record in records:
+        data = CloudEvent.model_validate_json(record.value).data
+        copy[int(data["seq"])] = str(data["hash"])
+    problem = compare_with_copy(_run(settings, stored_hashes), copy)
+    if problem is not None:
+        typer.echo(f"audit chain does not match {topic}: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"and it matches {topic}: {len(copy)} records published, none missing or different")
 
 
 @contextlib.contextmanager

@@ -549,7 +549,11 @@ def _chosen(
             err.print(f"[red]--since {since!r} is not an ISO 8601 date or time[/red]")
             raise typer.Exit(2) from None
         after = after if after.tzinfo else after.replace(tzinfo=dt.UTC)
-    found = asyncio.run(read_rejections(_settings().kafka))
+    try:
+        found = asyncio.run(read_rejections(_settings().kafka))
+    except TimeoutError:
+        err.print("[red]could not read the rejected topic to its end in 30 s: is Kafka reachable?[/red]")
+        raise typer.Exit(1) from None
     return choose(found, since=after, reason=reason, topic=topic, event_type=event_type)
 
 

@@ -9,18 +9,18 @@ replayed copy afresh (docs/operations.md).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from shared.config import KafkaSettings
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE
 from shared.events.outbound import InputRejected
+from shared.kafka.reading import read_topic
 from shared.kafka.topics import REJECTED, TOPICS, topic_name
 
 __all__ = ["Rejection", "choose", "read_rejections", "replay", "why_not_replayable"]
@@ -91,42 +91,18 @@ def choose(
 
 async def read_rejections(settings: KafkaSettings, timeout_s: float = 30.0) -> list[Rejection]:
     """Every rejection now on the topic, oldest first per partition."""
-    topic = topic_name(settings.topic_prefix, REJECTED)
-    consumer = AIOKafkaConsumer(
-        topic,
-        **settings.client_options(),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(timeout_s):  # without a group, every partition is assigned to us
-            while not consumer.assignment():  # noqa: ASYNC110 - aiokafka has no event for it
-                await asyncio.sleep(0.05)
-        partitions = sorted(consumer.assignment())
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[Rejection] = []
-        remaining = {tp for tp, end in ends.items() if end > 0}
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout_s)
-        while remaining and dt.datetime.now(dt.UTC) < deadline:
-            batch = await consumer.getmany(*remaining, timeout_ms=500)
-            for tp, records in batch.items():
-                for record in records:
-                    event = json.loads(record.value)
-                    found.append(
-                        Rejection(
-                            at=dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC),
-                            data=InputRejected.model_validate(event["data"]),
-                            rejected_by=event.get("source", ""),
-                        )
-                    )
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
+    records = await read_topic(settings, topic_name(settings.topic_prefix, REJECTED), timeout_s)
+    found = []
+    for record in records:
+        event = json.loads(record.value)
+        found.append(
+            Rejection(
+                at=dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC),
+                data=InputRejected.model_validate(event["data"]),
+                rejected_by=event.get("source", ""),
+            )
+        )
+    return found
 
 
 async def replay(settings: KafkaSettings, rejections: Iterable[Rejection]) -> int:
