@@ -13,7 +13,7 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, any_, case, func, literal, or_, select, update
+from sqlalchemy import ARRAY, Select, String, any_, case, func, literal, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -39,6 +39,25 @@ def _not_declined(need_id: Any, pledge_id: Any) -> Any:
         MatchRow.need_id == need_id, MatchRow.pledge_id == pledge_id, MatchRow.status.in_(DECLINED)
     )
     return ~declined.exists()
+
+
+def _need_candidates(pledge: MatchingPledgeRow, today: dt.date, skip: Collection[str]) -> list[Any]:
+    """Open needs with demand left that ``pledge`` could serve, as far as SQL can tell (the
+    query must join ``m_crises`` for the crisis's status)."""
+    return [
+        MatchingNeedRow.status == "open",
+        MatchingNeedRow.match_keys.overlap(pledge.match_keys),
+        MatchingNeedRow.category == pledge.category,
+        MatchingNeedRow.unit == pledge.unit,
+        MatchingNeedRow.proposed + MatchingNeedRow.confirmed + MatchingNeedRow.fulfilled
+        < MatchingNeedRow.quantity,
+        MatchingNeedRow.needed_by >= today,
+        MatchingNeedRow.needed_by >= pledge.available_from,
+        func.coalesce(MatchingCrisisRow.status, "active") == "active",
+        MatchingNeedRow.need_id.not_in(list(skip)),
+        _not_declined(MatchingNeedRow.need_id, pledge.pledge_id),
+        *_earmarked_for(pledge),
+    ]
 
 
 def _earmarked_for(pledge: MatchingPledgeRow) -> list[Any]:
@@ -171,12 +190,23 @@ class MatchingRepository:
         """Open needs with demand left that ``pledge`` could serve, locked: the first ``limit``.
 
         First in matching's need order (:func:`domain.rank_needs`: urgency, then the
-        organisations' turns within it, then needed-by, then age), computed by PostgreSQL over
-        every candidate, so only a page of rows is loaded and locked however many needs are
-        open; ``skip`` leaves out those already tried. The rules that need no Python (dates,
-        crisis, earmarks, capacity) are filters here; the rest (skills, distance) stay in
-        :func:`domain.eligibility`.
+        organisations' turns within it, then needed-by, then age), chosen by PostgreSQL, so only
+        a page of rows is loaded and locked however many needs are open; ``skip`` leaves out
+        those already tried. The rules that need no Python (dates, crisis, earmarks, capacity)
+        are filters here; the rest (skills, distance) stay in :func:`domain.eligibility`.
         """
+        if pledge.category == "funds":
+            first: Any = await self._funds_first(pledge, today, limit, skip)
+        else:
+            first = self._ranked_first(pledge, today, limit, skip)
+        query = select(MatchingNeedRow).where(MatchingNeedRow.need_id.in_(first))
+        return list(await self.session.scalars(_locked(query.order_by(MatchingNeedRow.need_id))))
+
+    def _ranked_first(
+        self, pledge: MatchingPledgeRow, today: dt.date, limit: int, skip: Collection[str]
+    ) -> Select[tuple[str]]:
+        """The first ``limit`` candidates, ranked over all of them (the organisations' turns as a
+        window function). For supplies and skills, whose match keys keep candidates few."""
         tier = case(URGENCY_RANK, value=MatchingNeedRow.urgency)
         turn = func.row_number().over(
             partition_by=(MatchingNeedRow.urgency, MatchingNeedRow.organisation_id),
@@ -191,23 +221,10 @@ class MatchingRepository:
                 MatchingNeedRow.seq,
             )
             .join(MatchingCrisisRow, MatchingCrisisRow.crisis_id == MatchingNeedRow.crisis_id, isouter=True)
-            .where(
-                MatchingNeedRow.status == "open",
-                MatchingNeedRow.match_keys.overlap(pledge.match_keys),
-                MatchingNeedRow.category == pledge.category,
-                MatchingNeedRow.unit == pledge.unit,
-                MatchingNeedRow.proposed + MatchingNeedRow.confirmed + MatchingNeedRow.fulfilled
-                < MatchingNeedRow.quantity,
-                MatchingNeedRow.needed_by >= today,
-                MatchingNeedRow.needed_by >= pledge.available_from,
-                func.coalesce(MatchingCrisisRow.status, "active") == "active",
-                MatchingNeedRow.need_id.not_in(list(skip)),
-                _not_declined(MatchingNeedRow.need_id, pledge.pledge_id),
-                *_earmarked_for(pledge),
-            )
+            .where(*_need_candidates(pledge, today, skip))
             .subquery()
         )
-        first = (
+        return (
             select(candidates.c.need_id)
             .order_by(
                 candidates.c.tier,
@@ -218,12 +235,110 @@ class MatchingRepository:
             )
             .limit(limit)
         )
-        query = (
-            select(MatchingNeedRow)
-            .where(MatchingNeedRow.need_id.in_(first))
-            .order_by(MatchingNeedRow.need_id)
+
+    async def _funds_first(
+        self, pledge: MatchingPledgeRow, today: dt.date, limit: int, skip: Collection[str]
+    ) -> list[str]:
+        """The first ``limit`` funds candidates, reading each organisation's first few per urgency.
+
+        Funds all share one match key, so ranking every candidate would cost as much as there
+        are open funds needs. Within one urgency the order is turn by turn (every organisation's
+        first need, then every second one, …), so each organisation's first ``m`` candidates
+        (index ``ix__m_needs__turns``) decide every place up to turn ``m``: ``m`` doubles until
+        they fill the page or the organisations run out. The cost follows the page and the
+        number of organisations, not the number of open needs.
+        """
+        chosen: list[str] = []
+        for urgency in sorted(URGENCY_RANK, key=URGENCY_RANK.__getitem__):
+            left = limit - len(chosen)
+            if left <= 0:
+                break
+            organisations = await self._organisations_with_demand(pledge.category, urgency)
+            if not organisations:
+                continue
+            per_organisation = -(-left // len(organisations))  # ceil
+            while True:
+                firsts = await self._firsts(
+                    pledge,
+                    today=today,
+                    urgency=urgency,
+                    organisations=organisations,
+                    count=per_organisation,
+                    skip=skip,
+                )
+                ranked = sorted(
+                    (turn, needed_by, seq, need_id)
+                    for rows in firsts.values()
+                    for turn, (needed_by, seq, need_id) in enumerate(rows)
+                )
+                exhausted = all(len(rows) < per_organisation for rows in firsts.values())
+                if len(ranked) >= left or exhausted:
+                    chosen += [need_id for *_, need_id in ranked[:left]]
+                    break
+                per_organisation *= 2
+        return chosen
+
+    async def _organisations_with_demand(self, category: str, urgency: str) -> list[str]:
+        """Organisations with an open need of ``category`` and ``urgency`` still short, by a loose
+        scan of ``ix__m_needs__turns`` (one index probe per organisation)."""
+        rows = await self.session.execute(
+            text(
+                """
+                WITH RECURSIVE orgs(id) AS (
+                    SELECT min(organisation_id) FROM m_needs
+                    WHERE category = :category AND urgency = :urgency AND status = 'open'
+                      AND proposed + confirmed + fulfilled < quantity
+                  UNION ALL
+                    SELECT (
+                        SELECT min(organisation_id) FROM m_needs
+                        WHERE category = :category AND urgency = :urgency AND status = 'open'
+                          AND proposed + confirmed + fulfilled < quantity AND organisation_id > orgs.id
+                    ) FROM orgs WHERE orgs.id IS NOT NULL
+                )
+                SELECT id FROM orgs WHERE id IS NOT NULL
+                """
+            ),
+            {"category": category, "urgency": urgency},
         )
-        return list(await self.session.scalars(_locked(query.order_by(MatchingNeedRow.need_id))))
+        return [organisation for (organisation,) in rows]
+
+    async def _firsts(
+        self,
+        pledge: MatchingPledgeRow,
+        *,
+        today: dt.date,
+        urgency: str,
+        organisations: list[str],
+        count: int,
+        skip: Collection[str],
+    ) -> dict[str, list[tuple[dt.date, int, str]]]:
+        """Each organisation's first ``count`` candidates of ``urgency``, in needed-by and age order."""
+        orgs = func.unnest(literal(organisations, ARRAY(String))).table_valued("id").render_derived()
+        firsts = (
+            select(MatchingNeedRow.needed_by, MatchingNeedRow.seq, MatchingNeedRow.need_id)
+            .join(MatchingCrisisRow, MatchingCrisisRow.crisis_id == MatchingNeedRow.crisis_id, isouter=True)
+            .where(
+                MatchingNeedRow.organisation_id == orgs.c.id,
+                MatchingNeedRow.urgency == urgency,
+                *_need_candidates(pledge, today, skip),
+            )
+            .order_by(MatchingNeedRow.needed_by, MatchingNeedRow.seq)
+            .limit(count)
+            .lateral()
+        )
+        rows = await self.session.execute(
+            select(orgs.c.id, firsts.c.needed_by, firsts.c.seq, firsts.c.need_id).select_from(
+                orgs.join(firsts, true())
+            )
+        )
+        found: dict[str, list[tuple[dt.date, int, str]]] = {
+            organisation: [] for organisation in organisations
+        }
+        for organisation, needed_by, seq, need_id in rows:
+            found[organisation].append((needed_by, seq, need_id))
+        for candidates in found.values():
+            candidates.sort()
+        return found
 
     async def crisis_active(self, crisis_id: str) -> bool:
         status = await self.session.scalar(

@@ -83,6 +83,15 @@ class MatchingNeedRow(_Offer, Base):
             postgresql_using="gin",
             postgresql_where=text("status = 'open'"),
         ),
+        Index(  # funds needs in matching's order, organisation by organisation (repository.needs_for)
+            "ix__m_needs__turns",
+            "category",
+            "urgency",
+            "organisation_id",
+            "needed_by",
+            "seq",
+            postgresql_where=text("status = 'open' AND proposed + confirmed + fulfilled < quantity"),
+        ),
     )
 
     need_id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -105,6 +114,14 @@ class MatchingPledgeRow(_Offer, Base):
             "match_keys",
             postgresql_using="gin",
             postgresql_where=text("status = 'active'"),
+        ),
+        Index(  # funds pledges with capacity left, by expiry (repository.pledges_for)
+            "ix__m_pledges__capacity",
+            "category",
+            "unit",
+            "expires_on",
+            "seq",
+            postgresql_where=text("status = 'active' AND allocated < quantity"),
         ),
     )
 
