@@ -90,7 +90,9 @@ def verify_command(
 
 
 def _compare_with_topic(settings: Settings) -> None:
-    from shared.audit import compare_with_copy, stored_hashes
+    from pydantic import ValidationError
+
+    from shared.audit import AUDIT_EVENT_TYPE, compare_with_copy, stored_hashes
     from shared.events.envelope import CloudEvent
     from shared.kafka.reading import read_topic
     from shared.kafka.topics import AUDIT, topic_name
@@ -101,10 +103,14 @@ def _compare_with_topic(settings: Settings) -> None:
     except TimeoutError:
         typer.echo(f"could not read {topic} to its end in 30 s: is Kafka reachable?", err=True)
         raise typer.Exit(2) from None
-    copy = {}
+    copy: dict[int, str] = {}
     for record in records:
-        data = CloudEvent.model_validate_json(record.value).data
-        copy[int(data["seq"])] = str(data["hash"])
+        try:
+            event = CloudEvent.model_validate_json(record.value or b"")
+        except ValidationError:
+            continue  # not an audit event (only the relay writes there): nothing to compare
+        if event.type == AUDIT_EVENT_TYPE and isinstance(event.data, dict):
+            copy[int(event.data["seq"])] = str(event.data["hash"])
     problem = compare_with_copy(_run(settings, stored_hashes), copy)
     if problem is not None:
         typer.echo(f"audit chain does not match {topic}: {problem}", err=True)

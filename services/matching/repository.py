@@ -13,7 +13,22 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Select, String, any_, case, func, literal, or_, select, text, true, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    any_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -21,7 +36,7 @@ from sqlalchemy.orm import aliased
 from services.matching.domain import URGENCY_RANK
 from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow, ProcessedEvent
 
-__all__ = ["CONSUMER", "DECLINED", "MatchingRepository"]
+__all__ = ["CONSUMER", "DECLINED", "MatchingRepository", "declined"]
 
 CONSUMER = "matching"
 
@@ -33,12 +48,17 @@ _Query = TypeVar("_Query", bound=Select[Any])
 DECLINED = ("rejected", "expired", "cancelled")
 
 
+def declined() -> ColumnElement[bool]:
+    """A match that ended declined: rejected, expired or cancelled, but not trimmed away."""
+    return and_(MatchRow.status.in_(DECLINED), MatchRow.trimmed.is_(False))
+
+
 def _not_declined(need_id: Any, pledge_id: Any) -> Any:
     """No match of this (need, pledge) pair ended declined (one side is a value, one a column)."""
-    declined = select(MatchRow.match_id).where(
-        MatchRow.need_id == need_id, MatchRow.pledge_id == pledge_id, MatchRow.status.in_(DECLINED)
+    ended = select(MatchRow.match_id).where(
+        MatchRow.need_id == need_id, MatchRow.pledge_id == pledge_id, declined()
     )
-    return ~declined.exists()
+    return ~ended.exists()
 
 
 def _need_candidates(pledge: MatchingPledgeRow, today: dt.date, skip: Collection[str]) -> list[Any]:

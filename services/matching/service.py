@@ -114,10 +114,10 @@ class MatchingService:
                 if code in _RETRYABLE_SQLSTATES and attempt < _ATTEMPTS:
                     log.warning("matching batch conflicted; retrying", sqlstate=code, attempt=attempt)
                     continue
-                log.warning("batch failed; applying its events one by one", events=len(events))
+                log.warning("batch failed; applying its events one by one", events=len(events), exc_info=True)
                 break
-            except Exception:  # noqa: BLE001 - every failure means "one by one", where it is handled
-                log.warning("batch failed; applying its events one by one", events=len(events))
+            except Exception:
+                log.warning("batch failed; applying its events one by one", events=len(events), exc_info=True)
                 break
             if any(r.outcome not in ("duplicate", "unchanged") for r in results):
                 self._on_commit()
@@ -367,6 +367,9 @@ class _Unit:
         need = await self.repo.need(values["need_id"])
         if need is None or need.revision >= values["revision"]:
             return []
+        if values["status"] != "open":  # withdrawn, closed or expired: that path releases matches
+            values["quantity"] = max(values["quantity"], need.proposed + need.confirmed + need.fulfilled)
+            return []
         cuts = await self._trim(values, need.proposed + need.confirmed + need.fulfilled, need_id=need.need_id)
         pledges = []
         for match, give_back, reason in cuts:
@@ -381,6 +384,9 @@ class _Unit:
         """The same for a pledge: returns the needs that got demand back."""
         pledge = await self.repo.pledge(values["pledge_id"])
         if pledge is None or pledge.revision >= values["revision"]:
+            return []
+        if values["status"] != "active":  # withdrawn or expired: that path releases matches
+            values["quantity"] = max(values["quantity"], pledge.allocated)
             return []
         needs = []
         cuts = await self._trim(values, pledge.allocated, pledge_id=pledge.pledge_id)
@@ -430,6 +436,7 @@ class _Unit:
     ) -> None:
         """``match`` gives back ``quantity``: all of it (cancelled), or part (the match shrinks)."""
         if quantity >= match.quantity:
+            match.trimmed = True  # not a decline: the pair may meet again (repository.declined)
             await self._release(match, "cancelled", reason, need, pledge)
             return
         column = "proposed" if match.status == "proposed" else "confirmed"
@@ -446,7 +453,9 @@ class _Unit:
         match key, so there may be very many); supplies and skills come all at once (their keys
         are narrow, and their ranking needs Python: substitutes, distance).
         """
-        if need.status != "open" or not await self.repo.crisis_active(need.crisis_id):
+        if need.status != "open" or need.needed_by < self.today:
+            return
+        if not await self.repo.crisis_active(need.crisis_id):
             return
         paged = need.category == "funds"
         tried: set[str] = set()
@@ -472,7 +481,7 @@ class _Unit:
         ranking is :func:`domain.rank_needs`'s exactly; a later page (rare: the first did not
         use the pledge up) counts the organisations' turns again among the needs left.
         """
-        if pledge.status != "active":
+        if pledge.status != "active" or pledge.expires_on < self.today:
             return
         tried: set[str] = set()
         while pledge.allocated < pledge.quantity:

@@ -7,6 +7,7 @@ committed, so reading changes nothing for the workers.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -21,7 +22,8 @@ async def read_topic(
 ) -> list[ConsumerRecord[Any, Any]]:
     """Every record now on ``topic``, in offset order per partition.
 
-    Raises ``TimeoutError`` when the end is not reached within ``timeout_s``.
+    Raises ``TimeoutError`` when Kafka gives nothing for ``timeout_s`` before the end is
+    reached (a long topic that keeps coming is read to its end however long it takes).
     """
     consumer = AIOKafkaConsumer(
         topic,
@@ -38,14 +40,22 @@ async def read_topic(
             partitions = sorted(consumer.assignment())
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
-            found: list[ConsumerRecord[Any, Any]] = []
-            remaining = {tp for tp, end in ends.items() if end > 0}
-            while remaining:
-                batch = await consumer.getmany(*remaining, timeout_ms=500)
-                for tp, records in batch.items():
-                    found += records
-                    if records and records[-1].offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-            return found
+            # Done with a partition when our position reaches its end: also right for one whose
+            # records retention has deleted (its first offset is then its end).
+            remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        found: list[ConsumerRecord[Any, Any]] = []
+        progress = time.monotonic()
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=500)
+            for records in batch.values():
+                found += records
+            if batch:
+                progress = time.monotonic()
+            elif time.monotonic() - progress > timeout_s:
+                raise TimeoutError(f"nothing from {topic} for {timeout_s:g} s before its end")
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return found
     finally:
         await consumer.stop()

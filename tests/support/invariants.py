@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.matching.domain import Eligible, eligibility
 from services.matching.mapping import need_view, pledge_view, skill_tree
-from services.matching.repository import DECLINED
+from services.matching.repository import declined
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.reference import load_skills
 
@@ -80,17 +80,17 @@ async def unmatched_pairs(
                 select(MatchingPledgeRow).where(MatchingPledgeRow.status == "active")
             )
         ]
-        declined = {
+        said_no = {
             (need_id, pledge_id)
             for need_id, pledge_id in await session.execute(
-                select(MatchRow.need_id, MatchRow.pledge_id).where(MatchRow.status.in_(DECLINED))
+                select(MatchRow.need_id, MatchRow.pledge_id).where(declined())
             )
         }
     return [
         (n.need_id, p.pledge_id)
         for n in needs
         for p in pledges
-        if (n.need_id, p.pledge_id) not in declined and isinstance(eligibility(n, p, today, tree), Eligible)
+        if (n.need_id, p.pledge_id) not in said_no and isinstance(eligibility(n, p, today, tree), Eligible)
     ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
     func,
     text,
 )
@@ -162,8 +164,15 @@ class MatchRow(Base):
     explanation: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, server_default="1")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The moment of the insert, not of its transaction: a batch proposes many, and trimming
+    # (domain.trim) gives back from the newest first.
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # coordinators reminded
+    # Cancelled because its need or pledge shrank (docs/matching.md): not a decline, so the
+    # pair may be proposed again.
+    trimmed: Mapped[bool] = mapped_column(Boolean, server_default=false())

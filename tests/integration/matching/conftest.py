@@ -13,7 +13,7 @@ from services.ingest.parsing import RawMessage
 from services.ingest.service import IngestService
 from services.matching.app import MatchingWorker
 from services.matching.mapping import skill_tree
-from services.matching.repository import DECLINED
+from services.matching.repository import declined
 from services.matching.service import Canonical, MatchingService
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow, OutboxMessage
 from shared.db.session import create_engine, create_session_factory
@@ -62,9 +62,7 @@ class Pipeline(IngestHarness):
 
 async def declined_pairs(session) -> set[tuple[str, str]]:
     """(need, pledge) pairs a coordinator declined: matching rightly never proposes them again."""
-    rows = await session.execute(
-        select(MatchRow.need_id, MatchRow.pledge_id).where(MatchRow.status.in_(DECLINED))
-    )
+    rows = await session.execute(select(MatchRow.need_id, MatchRow.pledge_id).where(declined()))
     return {(need_id, pledge_id) for need_id, pledge_id in rows}
 
 

@@ -122,3 +122,31 @@ async def test_a_need_revised_below_what_was_delivered_keeps_the_delivered_quant
     assert [r.outcome for r in results] == ["applied"]  # not a message stuck forever on a CHECK
     assert await _ledgers(stack, "n-1", "p-1") == ((Decimal(250), 0, 0, 250), [250])
     assert await ledger_violations(stack.sessions) == []
+
+
+async def test_a_pair_trimmed_apart_meets_again_when_the_pledge_grows_back(in_process):
+    """A match cancelled by a trim is not a decline: the pair may be proposed again."""
+    stack = in_process
+    await _apply(
+        stack,
+        await stack.canonical(CRISES_IN, "org.drx.crisis.declared", b.crisis(), COORD),
+        await stack.canonical(
+            NEEDS_IN, "org.drx.need.posted", b.need("n-1", urgency="critical", spec=_blankets(60)), ORG
+        ),
+        await stack.canonical(
+            NEEDS_IN, "org.drx.need.posted", b.need("n-2", urgency="low", spec=_blankets(40)), ORG
+        ),
+    )
+
+    def pledge(revision: int, quantity: int) -> dict:
+        return b.pledge("p-1", revision=revision, spec={**b.pledge()["spec"], "quantity": str(quantity)})
+
+    await _apply(stack, await stack.canonical(PLEDGES_IN, "org.drx.pledge.posted", pledge(1, 100), DONOR))
+    await _apply(stack, await stack.canonical(PLEDGES_IN, "org.drx.pledge.updated", pledge(2, 60), DONOR))
+    live = {(m.need_id, m.status, m.quantity) for m in await stack.matches()}
+    assert live == {("n-1", "proposed", 60), ("n-2", "cancelled", 40)}  # the newer one gave back
+
+    await _apply(stack, await stack.canonical(PLEDGES_IN, "org.drx.pledge.updated", pledge(3, 100), DONOR))
+    again = [(m.status, m.quantity) for m in await stack.matches() if m.need_id == "n-2"]
+    assert sorted(again) == [("cancelled", 40), ("proposed", 40)]
+    assert await ledger_violations(stack.sessions) == []

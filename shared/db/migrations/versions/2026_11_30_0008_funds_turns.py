@@ -10,6 +10,11 @@ Matching's order is by urgency, then the organisations' turns, then needed-by an
 needs with demand left, instead of ranking every candidate (``repository.needs_for``). A funds
 need takes pledges with capacity left, soonest expiry first, from the second index
 (``repository.pledges_for``), without reading the pledges already used up.
+
+Two changes to ``matches`` come with it. ``trimmed`` marks a match cancelled because its need
+or pledge shrank (``domain.trim``): not a decline, so the pair may be proposed again.
+``created_at`` becomes the moment of the insert (``clock_timestamp()``) rather than of its
+transaction, so "newest first" means something among the matches of one batch.
 """
 
 import sqlalchemy as sa
@@ -22,6 +27,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("matches", sa.Column("trimmed", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.alter_column("matches", "created_at", server_default=sa.text("clock_timestamp()"))
     op.create_index(
         "ix__m_needs__turns",
         "m_needs",
@@ -37,5 +44,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.alter_column("matches", "created_at", server_default=sa.text("now()"))
+    op.drop_column("matches", "trimmed")
     op.drop_index("ix__m_pledges__capacity", table_name="m_pledges")
     op.drop_index("ix__m_needs__turns", table_name="m_needs")
