@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import time
 import uuid
 from typing import Any
 
+from services.ingest.parsing import RawMessage
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE
+from shared.kafka.topics import TopicSpec
 
 COORDINATOR = ("urn:drx:coord:iom-desk", "coordinator", "iom-desk", "IOM diaspora desk")
 ORGANISATION = (
@@ -118,3 +121,19 @@ def encode(document: Any) -> bytes:
 
 
 HEADERS = {"content-type": STRUCTURED_CONTENT_TYPE}
+
+
+_offsets = itertools.count()
+
+
+def raw(spec: TopicSpec, event_type: str, data: Any, source: str, *, prefix: str = "drx.") -> RawMessage:
+    """A posted event as ingest receives it from the intake topic ``spec``, at the next offset."""
+    return RawMessage(
+        topic=f"{prefix}{spec.name}",
+        spec=spec,
+        partition=0,
+        offset=next(_offsets),
+        timestamp_ms=int(time.time() * 1000),
+        value=encode(envelope(event_type, data, source)),
+        headers=dict(HEADERS),
+    )

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import time
 
 import pytest
 
 from services.ingest.domain import Reference
-from services.ingest.parsing import RawMessage
 from services.ingest.repository import IngestRepository
 from services.ingest.service import IngestService
 from shared.db.models import NeedRow
 from shared.db.session import create_engine, create_session_factory
-from shared.kafka.topics import CRISES_IN, NEEDS_IN, TopicSpec
+from shared.kafka.topics import CRISES_IN, NEEDS_IN
 from shared.sources import add_source
 from tests.support import builders as b
 
 ORG = b.ORGANISATION[0]
 _offsets = itertools.count()
-
-
-def _raw(spec: TopicSpec, event_type: str, data: dict, source: str) -> RawMessage:
-    return RawMessage(
-        topic=f"drx.{spec.name}",
-        spec=spec,
-        partition=0,
-        offset=next(_offsets),
-        timestamp_ms=int(time.time() * 1000),
-        value=b.encode(b.envelope(event_type, data, source)),
-        headers=dict(b.HEADERS),
-    )
 
 
 @pytest.fixture
@@ -50,10 +36,10 @@ async def _need(engine, need_id: str) -> NeedRow | None:
 
 async def test_a_batch_applies_in_order_and_a_later_record_sees_an_earlier_one(service):
     ingest, engine = service
-    crisis = _raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])
-    posted = _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-1"), ORG)
-    updated = _raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=2, urgency="critical"), ORG)
-    bad = _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-2", crisis_id="none"), ORG)
+    crisis = b.raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])
+    posted = b.raw(NEEDS_IN, "org.drx.need.posted", b.need("n-1"), ORG)
+    updated = b.raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=2, urgency="critical"), ORG)
+    bad = b.raw(NEEDS_IN, "org.drx.need.posted", b.need("n-2", crisis_id="none"), ORG)
     results = await ingest.handle_batch([crisis, posted, updated, bad, posted])
     assert [r.outcome for r in results] == ["accepted", "accepted", "accepted", "rejected", "duplicate"]
     row = await _need(engine, "n-1")
@@ -65,11 +51,11 @@ async def test_three_versions_of_one_need_in_a_batch_apply_together_without_fall
 ):
     """Each record reads the row as the one before it left it, not as the session first saw it."""
     ingest, engine = service
-    crisis = _raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])
+    crisis = b.raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])
     versions = [
-        _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-1"), ORG),
-        _raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=2, urgency="high"), ORG),
-        _raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=3, urgency="critical"), ORG),
+        b.raw(NEEDS_IN, "org.drx.need.posted", b.need("n-1"), ORG),
+        b.raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=2, urgency="high"), ORG),
+        b.raw(NEEDS_IN, "org.drx.need.updated", b.need("n-1", revision=3, urgency="critical"), ORG),
     ]
 
     async def one_by_one(raw):
@@ -84,8 +70,8 @@ async def test_three_versions_of_one_need_in_a_batch_apply_together_without_fall
 
 async def test_a_failing_record_makes_the_batch_go_one_by_one_keeping_those_before_it(service, monkeypatch):
     ingest, engine = service
-    await ingest.handle_batch([_raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])])
-    batch = [_raw(NEEDS_IN, "org.drx.need.posted", b.need(f"n-{i}"), ORG) for i in range(3)]
+    await ingest.handle_batch([b.raw(CRISES_IN, "org.drx.crisis.declared", b.crisis(), b.COORDINATOR[0])])
+    batch = [b.raw(NEEDS_IN, "org.drx.need.posted", b.need(f"n-{i}"), ORG) for i in range(3)]
     save = IngestRepository.save
 
     async def failing_save(self, record, *, expect_new):
@@ -107,11 +93,11 @@ async def test_a_failing_record_makes_the_batch_go_one_by_one_keeping_those_befo
 
 async def test_a_refused_record_read_again_is_refused_once_but_a_replay_is_judged_again(service):
     ingest, engine = service
-    early = _raw(NEEDS_IN, "org.drx.need.posted", b.need("n-early", crisis_id="c-later"), ORG)
+    early = b.raw(NEEDS_IN, "org.drx.need.posted", b.need("n-early", crisis_id="c-later"), ORG)
     assert [r.outcome for r in await ingest.handle_batch([early])] == ["rejected"]
     assert [r.outcome for r in await ingest.handle_batch([early])] == ["duplicate"]  # redelivered
     await ingest.handle_batch(
-        [_raw(CRISES_IN, "org.drx.crisis.declared", b.crisis("c-later"), b.COORDINATOR[0])]
+        [b.raw(CRISES_IN, "org.drx.crisis.declared", b.crisis("c-later"), b.COORDINATOR[0])]
     )
     replay = dataclasses.replace(early, offset=next(_offsets))  # drx rejected replay: a new record
     assert [r.outcome for r in await ingest.handle_batch([replay])] == ["accepted"]

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import time
 
 import pytest
 from sqlalchemy import select
 
 from services.ingest.app import IngestWorker
 from services.ingest.domain import Reference
-from services.ingest.parsing import RawMessage
 from services.ingest.service import IngestService
 from services.matching.app import MatchingWorker
 from services.matching.mapping import skill_tree
@@ -99,9 +96,6 @@ async def pipeline(settings):
         await ingest.stop()
 
 
-_offsets = itertools.count()
-
-
 class InProcess:
     """Ingest's and matching's services in this process on real PostgreSQL, without Kafka."""
 
@@ -113,16 +107,7 @@ class InProcess:
 
     async def canonical(self, spec: TopicSpec, event_type: str, data: dict, source: str) -> list[Canonical]:
         """Post through ingest; the canonical events it queued, as matching would receive them."""
-        raw = RawMessage(
-            topic=f"drx.{spec.name}",
-            spec=spec,
-            partition=0,
-            offset=next(_offsets),
-            timestamp_ms=int(time.time() * 1000),
-            value=b.encode(b.envelope(event_type, data, source)),
-            headers=dict(b.HEADERS),
-        )
-        assert (await self.ingest.handle(raw)).outcome == "accepted"
+        assert (await self.ingest.handle(b.raw(spec, event_type, data, source))).outcome == "accepted"
         async with self.sessions() as session:
             rows = (
                 await session.execute(
