@@ -71,6 +71,17 @@ class Notify:
         async with self.service._sessions.begin() as session:  # tests share the factory
             await set_subscription(session, PREFIX, sub, actor="test")
 
+    async def coordinator_email(self, subscription_id: str = "s-coord", **fields: Any) -> None:
+        """Coordinator Leyla subscribed by email at leyla@example.org; ``fields`` add filters, digest."""
+        await self.subscribe(
+            subscription_id,
+            recipient_id="coord-leyla",
+            recipient_kind="coordinator",
+            channel="email",
+            address="leyla@example.org",
+            **fields,
+        )
+
     async def organisation_webhook(self, url: str, organisation_id: str = "trc-gaziantep") -> None:
         """The need's organisation (``match_event``'s) subscribed with a webhook at ``url``, key k1."""
         await self.subscribe(

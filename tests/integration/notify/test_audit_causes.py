@@ -32,13 +32,7 @@ async def _sent_events(notify) -> list[CloudEvent]:
 
 
 async def test_a_sent_email_is_audited_with_the_match_event_and_its_correlation(notify):
-    await notify.subscribe(
-        "s-coord",
-        recipient_id="coord-leyla",
-        recipient_kind="coordinator",
-        channel="email",
-        address="leyla@example.org",
-    )
+    await notify.coordinator_email()
     event = match_event().model_copy(update={"correlationid": "flow-need-0"})
     await notify.service.handle(event)
     await notify.loop.start()
@@ -68,14 +62,7 @@ async def test_a_dead_letter_is_audited_with_the_match_event_and_falls_back_to_i
 
 
 async def test_a_digest_has_no_cause_and_its_own_id_as_correlation(notify):
-    await notify.subscribe(
-        "s-coord",
-        recipient_id="coord-leyla",
-        recipient_kind="coordinator",
-        channel="email",
-        address="leyla@example.org",
-        digest="hourly",
-    )
+    await notify.coordinator_email(digest="hourly")
     events = [match_event(match_id=f"m-{n}") for n in range(2)]
     for event in events:
         await notify.service.handle(event)

@@ -98,13 +98,7 @@ def test_removing_twice_fails_the_second_time(database):
 async def test_deliveries_status_dead_lists_the_dead_letter_with_its_last_error(notify, database):
     async with HttpReceiver(KEYS, status=410) as gone:
         await notify.organisation_webhook(gone.url)
-        await notify.subscribe(
-            "s-coord",
-            recipient_id="coord-leyla",
-            recipient_kind="coordinator",
-            channel="email",
-            address="leyla@example.org",
-        )
+        await notify.coordinator_email()
         await notify.loop.start()
         await notify.service.handle(match_event())
         await notify.wait_deliveries(

@@ -21,19 +21,8 @@ ORG, DONOR = "trc-gaziantep", "hta-berlin"
 COORD_MAIL = "leyla@example.org"
 
 
-async def _coordinator(notify, sub_id="s-coord", **fields):
-    await notify.subscribe(
-        sub_id,
-        recipient_id="coord-leyla",
-        recipient_kind="coordinator",
-        channel="email",
-        address=COORD_MAIL,
-        **fields,
-    )
-
-
 async def test_a_proposal_mails_the_coordinator_once_even_when_the_event_comes_three_times(notify):
-    await _coordinator(notify, country="TUR", sector="shelter")
+    await notify.coordinator_email(country="TUR", sector="shelter")
     await notify.subscribe(
         "s-other",
         recipient_id="coord-x",
@@ -98,7 +87,7 @@ async def test_a_hanging_endpoint_does_not_delay_the_other_recipients(notify):
     release = asyncio.Event()
     async with HttpReceiver(KEYS, hold=release) as slow:
         await notify.organisation_webhook(slow.url)
-        await _coordinator(notify)
+        await notify.coordinator_email()
         await notify.subscribe(
             "s-donor",
             recipient_id=DONOR,
@@ -120,7 +109,7 @@ async def test_a_hanging_endpoint_does_not_delay_the_other_recipients(notify):
 
 
 async def test_a_filled_need_is_announced_to_everyone_who_heard_of_it_and_to_its_organisation(notify):
-    await _coordinator(notify)
+    await notify.coordinator_email()
     await notify.subscribe(
         "s-org", recipient_id=ORG, recipient_kind="organisation", channel="email", address="org@example.org"
     )
@@ -144,7 +133,7 @@ async def test_a_filled_need_is_announced_to_everyone_who_heard_of_it_and_to_its
 
 
 async def test_an_hourly_digest_collects_the_hour_into_one_email(notify):
-    await _coordinator(notify, digest="hourly")
+    await notify.coordinator_email(digest="hourly")
     for number in range(3):
         await notify.service.handle(match_event(match_id=f"m-{number}"))
     held = await notify.deliveries(status="held")
@@ -162,7 +151,7 @@ async def test_an_hourly_digest_collects_the_hour_into_one_email(notify):
 
 
 async def test_a_daily_digest_collects_the_utc_day_and_leaves_the_next_day_held(notify):
-    await _coordinator(notify, digest="daily")
+    await notify.coordinator_email(digest="daily")
     now = notify.clock()
     morning = now.replace(hour=9, minute=0, second=0, microsecond=0)
     notify.clock.advance(seconds=(morning - now).total_seconds())  # 09:00 UTC today
