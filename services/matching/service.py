@@ -110,8 +110,7 @@ class MatchingService:
                         await session.flush()
                         session.expunge_all()  # the next event loads what this one left, afresh
             except DBAPIError as error:
-                code = getattr(error.orig, "sqlstate", None)
-                if code in _RETRYABLE_SQLSTATES and attempt < _ATTEMPTS:
+                if (code := _conflict(error)) and attempt < _ATTEMPTS:
                     log.warning("matching batch conflicted; retrying", sqlstate=code, attempt=attempt)
                     continue
                 log.warning("batch failed; applying its events one by one", events=len(events), exc_info=True)
@@ -150,8 +149,7 @@ class MatchingService:
                 async with self._sessions.begin() as session:
                     result = await work(_Unit(self, session, envelope, today, position))
             except DBAPIError as error:
-                code = getattr(error.orig, "sqlstate", None)
-                if code in _RETRYABLE_SQLSTATES and attempt < _ATTEMPTS:
+                if (code := _conflict(error)) and attempt < _ATTEMPTS:
                     log.warning("matching transaction conflicted; retrying", sqlstate=code, attempt=attempt)
                     continue
                 raise
@@ -725,6 +723,12 @@ class _Unit:
 
 
 SCHEDULER_SOURCE = "urn:drx:service:matching:scheduler"
+
+
+def _conflict(error: DBAPIError) -> str | None:
+    """The SQLSTATE of a deadlock or serialization failure (worth trying again), else None."""
+    code = getattr(error.orig, "sqlstate", None)
+    return code if code in _RETRYABLE_SQLSTATES else None
 
 
 def _before(status: str | None, quantity: Decimal | None) -> dict[str, Any] | None:
