@@ -151,6 +151,7 @@ class ApacheKafkaServer:
     ) -> None:
         self._given_workdir = workdir
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="drx-kafka-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)  # a given workdir (drx dev up) may not exist yet
         self.heap_mb = heap_mb
         self.port = port or free_port()
         self.controller_port = free_port()
