@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from benchmarks.pipeline import COORDINATOR, DONOR, ORGANISATION, _crisis, _items, _need, _pledge
 from services.ingest.domain import Reference
-from services.ingest.parsing import RawMessage
 from services.ingest.service import IngestService
 from services.matching.mapping import skill_tree
 from services.matching.service import MatchingService
@@ -40,6 +39,7 @@ from shared.db.models import OutboxMessage
 from shared.db.session import create_engine, create_session_factory
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from shared.events.inbound import SubscriptionSet
+from shared.intake.parsing import RawMessage, SourcePosition
 from shared.kafka.topics import CANONICAL, CRISES_IN, MATCHES, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
 from shared.reference import load_catalogue, load_skills
 from shared.sources import add_source
@@ -157,7 +157,7 @@ async def measure(database_url: str, pairs: int) -> list[dict[str, Any]]:
         today = dt.datetime.now(dt.UTC).date()
         first = await _outbox(sessions, CANONICAL, 0)
         for _, envelope in first:
-            await matching.handle(envelope, today, position="cost/0/0")
+            await matching.handle(envelope, today, position=SourcePosition("cost", 0, 0))
         start = max((row_id for row_id, _ in first), default=0)
         items = _items()
         posted = []

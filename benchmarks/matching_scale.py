@@ -44,6 +44,7 @@ from shared.db.session import create_engine, create_session_factory
 from shared.events.canonical import NeedRecorded, PledgeRecorded
 from shared.events.envelope import CloudEvent
 from shared.infra.postgres import EmbeddedPostgres
+from shared.intake.parsing import SourcePosition
 from shared.reference import SupplyCatalogue, load_catalogue, load_skills
 
 FAMILIES = ("supplies", "funds")
@@ -269,7 +270,7 @@ def _funds_events(index: int) -> list[tuple[str, CloudEvent, Collection[int]]]:
 async def _timed(service: MatchingService, event: CloudEvent, proposals: Collection[int]) -> float:
     """Milliseconds for matching to handle ``event`` in its own transaction, commit included."""
     started = time.perf_counter()
-    result = await service.handle(event, TODAY, position="bench/0/0")
+    result = await service.handle(event, TODAY, position=SourcePosition("bench", 0, 0))
     elapsed = (time.perf_counter() - started) * 1000
     assert result.outcome == "applied", result
     assert result.proposals in proposals, result

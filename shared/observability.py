@@ -141,7 +141,7 @@ def event_failed(event_type: str) -> None:
 
 
 # A rejection's reason is free text with ids and values in it; these classes bound the label.
-# The patterns follow the reasons ingest and notify write (services/ingest/parsing.py, domain.py,
+# The patterns follow the reasons ingest and notify write (shared/intake/parsing.py, domain.py,
 # services/notify/service.py); a reason none of them matches counts as "other".
 REASON_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("too_large", re.compile(r"message is \d+ bytes; the limit")),

@@ -1,67 +1,27 @@
 """The ingest subscriber: untrusted bytes in, one service call, one log line.
 
-FastStream's own parser decodes every header as UTF-8 and its decoder parses JSON; either would
-fail on hostile input before our code could reject it with a reason. So this subscriber brings
-its own: headers that are not UTF-8 are marked (ingest rejects them), and the body stays bytes.
+The records are read with :mod:`shared.intake.kafka`'s tolerant parser, so hostile headers and
+bodies reach ingest's own parsing, which rejects them with a reason.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from faststream.message import StreamMessage
 
-from services.ingest.parsing import INVALID_HEADER_MARK, RawMessage
 from services.ingest.service import IngestService
+from shared.intake.kafka import raw_body, raw_message, tolerant_batch_parser
 from shared.kafka.broker import static_membership
 from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
 from shared.logging import get_logger
 from shared.worker import Backoff
 
-__all__ = ["INTAKE", "register", "tolerant_batch_parser", "tolerant_parser"]
+__all__ = ["INTAKE", "register"]
 
 INTAKE = (CRISES_IN, NEEDS_IN, PLEDGES_IN, DECISIONS_IN)
 log = get_logger("drx.ingest")
-
-
-def _utf8_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
-    """The record with every header that is not UTF-8 replaced by a marker (ingest rejects it)."""
-    headers = []
-    for key, value in record.headers or ():
-        raw = bytes(value) if value is not None else b""
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raw = INVALID_HEADER_MARK.encode()
-        headers.append((key, raw))
-    return dataclasses.replace(record, headers=headers)
-
-
-async def tolerant_parser(
-    record: ConsumerRecord[Any, Any],
-    original: Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]],
-) -> StreamMessage[Any]:
-    """FastStream's parser, after replacing headers that are not UTF-8 with a marker."""
-    return await original(_utf8_headers(record))
-
-
-async def tolerant_batch_parser(
-    records: tuple[ConsumerRecord[Any, Any], ...],
-    original: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[StreamMessage[Any]]],
-) -> StreamMessage[Any]:
-    """The same, for a batch of records."""
-    return await original(tuple(_utf8_headers(record) for record in records))
-
-
-async def raw_body(message: StreamMessage[Any]) -> bytes:
-    """Keep the body as bytes: ingest parses it itself."""
-    return message.body
 
 
 def register(
@@ -81,15 +41,7 @@ def register(
         records = message.raw_message
         assert isinstance(records, tuple)
         raws = [
-            RawMessage(
-                topic=record.topic,
-                spec=by_name[record.topic],
-                partition=record.partition,
-                offset=record.offset,
-                timestamp_ms=record.timestamp,
-                value=body,
-                headers={key: bytes(value).decode() for key, value in record.headers or ()},
-            )
+            raw_message(record, body, by_name[record.topic])
             for record, body in zip(records, bodies, strict=True)
         ]
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Ingest's database edge: the inbox claim, the source registry and the entity states."""
+"""Ingest's database edge: the source registry and the entity states."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from services.ingest.domain import SourceInfo, Stored
 from services.ingest.errors import RetryableConflictError
-from shared.db.models import CrisisRow, NeedRow, PledgeRow, ProcessedEvent, SourceRow
+from shared.db.models import CrisisRow, NeedRow, PledgeRow, SourceRow
 from shared.db.models.ingest import EntityRow
 from shared.events import canonical
 
@@ -33,24 +33,6 @@ class IngestRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def claim(self, key: str) -> bool:
-        """Record that this event is being applied; False when it already was (a redelivery)."""
-        claimed = await self._session.scalar(
-            insert(ProcessedEvent)
-            .values(consumer=CONSUMER, event_id=key)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        return claimed is not None
-
-    async def release(self, key: str) -> None:
-        """Forget a claim (a rejected event may be sent again once its problem is fixed)."""
-        await self._session.execute(
-            ProcessedEvent.__table__.delete().where(  # type: ignore[attr-defined]
-                (ProcessedEvent.consumer == CONSUMER) & (ProcessedEvent.event_id == key)
-            )
-        )
 
     async def source(self, source: str) -> SourceInfo | None:
         row = await self._session.get(SourceRow, source)

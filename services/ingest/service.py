@@ -17,14 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest import domain
 from services.ingest.errors import RetryableConflictError
-from services.ingest.parsing import Parsed, RawMessage, Rejected, parse
-from services.ingest.repository import EntityKind, IngestRepository
-from shared import audit
+from services.ingest.repository import CONSUMER, EntityKind, IngestRepository
+from shared import audit, inbox
 from shared.events import canonical, inbound
 from shared.events.envelope import CloudEvent, new_event
-from shared.kafka.topics import CANONICAL, REJECTED, topic_name
+from shared.intake.parsing import Parsed, RawMessage, Rejected, parse
+from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
 from shared.outbox import enqueue
+from shared.rejection import reject
 from shared.scheduling import job_cause
 
 __all__ = ["INGEST_SOURCE", "IngestService", "Result"]
@@ -111,15 +112,15 @@ class IngestService:
         parsed: Parsed | Rejected,
         now: dt.datetime,
     ) -> Result:
-        raw_key = f"kafka {raw.topic}/{raw.partition}/{raw.offset}"
+        raw_key = raw.inbox_key
         if isinstance(parsed, Rejected):
-            if not await repo.claim(raw_key):
+            if not await inbox.claim(session, CONSUMER, raw_key):
                 return Result("duplicate", raw_key)
             self._reject(session, raw, parsed.reason, parsed.envelope, now)
             return Result("rejected", parsed.reason)
 
         envelope, data = parsed.envelope, parsed.data
-        if not await repo.claim(envelope.dedupe_key()):
+        if not await inbox.claim(session, CONSUMER, envelope.dedupe_key()):
             return Result("duplicate", envelope.dedupe_key())
         kind, entity_id = _entity_of(data)
         stored = await repo.load(kind, entity_id) if kind is not None and entity_id is not None else None
@@ -148,8 +149,10 @@ class IngestService:
             )
         match outcome:
             case domain.Reject(reason):
-                await repo.release(envelope.dedupe_key())  # the same event may come again, fixed
-                if not await repo.claim(raw_key):  # but this very record was refused already
+                await inbox.release(session, CONSUMER, envelope.dedupe_key())  # it may come again, fixed
+                if not await inbox.claim(
+                    session, CONSUMER, raw_key
+                ):  # but this very record was refused already
                     return Result("duplicate", raw_key)
                 self._reject(session, raw, reason, envelope, now)
                 return Result("rejected", reason)
@@ -272,29 +275,15 @@ class IngestService:
         envelope: CloudEvent | None,
         now: dt.datetime,
     ) -> None:
-        rejected = raw.rejected(reason, envelope)
-        event = new_event(
-            "org.drx.input.rejected",
-            INGEST_SOURCE,
-            rejected,
-            subject=f"{raw.topic}/{raw.partition}/{raw.offset}",
-            time=now,
-            event_id=f"rejected:{raw.topic}/{raw.partition}/{raw.offset}",
-            correlation_id=(envelope.correlationid or envelope.id) if envelope else None,
-        )
-        enqueue(session, topic_name(self._prefix, REJECTED), event, key=raw.topic)
-        audit.record(
+        reject(
             session,
             self._prefix,
-            audit.AuditEntry(
-                actor=envelope.source if envelope else "unknown",
-                action="input.rejected",
-                entity_type="input",
-                entity_id=f"{raw.topic}/{raw.partition}/{raw.offset}",
-                after={"reason": reason},
-                causing_event_id=envelope.id if envelope else None,
-                correlation_id=(envelope.correlationid or envelope.id) if envelope else None,
-            ),
+            refused_by=INGEST_SOURCE,
+            position=raw.position,
+            original=raw.value,
+            reason=reason,
+            envelope=envelope,
+            now=now,
         )
 
 

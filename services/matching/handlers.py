@@ -9,11 +9,12 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 from services.matching.service import Canonical, MatchingService
 from shared.events.envelope import CloudEvent
+from shared.intake.kafka import raw_body
+from shared.intake.parsing import SourcePosition
 from shared.kafka.broker import static_membership
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
@@ -25,17 +26,13 @@ __all__ = ["register"]
 log = get_logger("drx.matching")
 
 
-async def raw_body(message: StreamMessage[Any]) -> bytes:
-    return message.body
-
-
 def _canonical(record: ConsumerRecord[Any, Any], body: bytes) -> Canonical | None:
-    position = f"{record.topic}/{record.partition}/{record.offset}"
+    position = SourcePosition(record.topic, record.partition, record.offset)
     try:
         envelope = CloudEvent.model_validate_json(body)
     except ValidationError:
         # Only ingest writes this topic; an unreadable record is a bug upstream, not a reason to stall.
-        log.exception("unreadable canonical record skipped", position=position)
+        log.exception("unreadable canonical record skipped", position=str(position))
         return None
     today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
     return Canonical(envelope, today, position)

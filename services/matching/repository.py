@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.matching.domain import URGENCY_RANK
-from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow, ProcessedEvent
+from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow
 
 __all__ = ["CONSUMER", "DECLINED", "MatchingRepository", "declined"]
 
@@ -117,15 +117,6 @@ def _locked(query: _Query, of: Any = None) -> _Query:
 class MatchingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def claim(self, key: str) -> bool:
-        claimed = await self.session.scalar(
-            insert(ProcessedEvent)
-            .values(consumer=CONSUMER, event_id=key)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        return claimed is not None
 
     async def lock_keys(self, keys: list[str]) -> None:
         for key in sorted(set(keys)):

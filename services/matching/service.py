@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import uuid
@@ -17,17 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.matching.domain import LiveMatch, NeedStatus, SkillTree, allocate, need_status, trim
 from services.matching.mapping import match_keys, need_row, need_view, pledge_row, pledge_view
-from services.matching.repository import MatchingRepository
-from shared import audit
+from services.matching.repository import CONSUMER, MatchingRepository
+from shared import audit, inbox
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.events import canonical
 from shared.events.envelope import CloudEvent, new_event
-from shared.events.outbound import InputRejected, MatchContext, MatchUpdated, NeedContext, NeedCoverage
+from shared.events.outbound import MatchContext, MatchUpdated, NeedContext, NeedCoverage
 from shared.events.registry import EVENT_TYPES
-from shared.kafka.topics import MATCHES, REJECTED, topic_name
+from shared.intake.parsing import SourcePosition
+from shared.kafka.topics import MATCHES, topic_name
 from shared.logging import get_logger
 from shared.outbox import enqueue
 from shared.reference import SupplyCatalogue
+from shared.rejection import reject
 from shared.scheduling import job_cause
 
 __all__ = ["MATCHING_SOURCE", "Canonical", "MatchingService", "Result"]
@@ -55,7 +56,7 @@ class Canonical:
 
     envelope: CloudEvent
     today: dt.date
-    position: str
+    position: SourcePosition
 
     @property
     def type(self) -> str:  # what the metrics count it as
@@ -85,7 +86,7 @@ class MatchingService:
         self.prefix = topic_prefix
         self._on_commit = on_commit or (lambda: None)
 
-    async def handle(self, envelope: CloudEvent, today: dt.date, *, position: str) -> Result:
+    async def handle(self, envelope: CloudEvent, today: dt.date, *, position: SourcePosition) -> Result:
         return await self._transact(envelope, today, position, _Unit.run)
 
     async def handle_batch(self, events: list[Canonical]) -> list[Result]:
@@ -141,7 +142,11 @@ class MatchingService:
         return keys
 
     async def _transact(
-        self, envelope: CloudEvent, today: dt.date, position: str, work: Callable[[_Unit], Awaitable[Result]]
+        self,
+        envelope: CloudEvent,
+        today: dt.date,
+        position: SourcePosition | None,
+        work: Callable[[_Unit], Awaitable[Result]],
     ) -> Result:
         """Run ``work`` in one transaction, again on a deadlock or serialization failure."""
         for attempt in range(1, _ATTEMPTS + 1):
@@ -174,7 +179,7 @@ class MatchingService:
                 unit.remind(match, need, pledge)
             return Result("applied", unit.reminders)
 
-        return (await self._transact(cause, now.date(), "scheduler", remind)).proposals
+        return (await self._transact(cause, now.date(), None, remind)).proposals
 
     async def expire_proposals(self, now: dt.datetime, ttl: dt.timedelta) -> int:
         """Proposals undecided for ``ttl`` expire: capacity goes back and both sides are tried again."""
@@ -185,7 +190,7 @@ class MatchingService:
             async def expire(unit: _Unit, match_id: str = match_id) -> Result:
                 return await unit.expire(match_id, now - ttl)
 
-            result = await self._transact(cause, now.date(), "scheduler", expire)
+            result = await self._transact(cause, now.date(), None, expire)
             expired += result.outcome == "applied"
         return expired
 
@@ -203,7 +208,7 @@ class MatchingService:
             async def retry(unit: _Unit, pledge_id: str = pledge_id) -> Result:
                 return await unit.retry_pledge(pledge_id)
 
-            found += (await self._transact(cause, today, "scheduler", retry)).proposals
+            found += (await self._transact(cause, today, None, retry)).proposals
         if found:
             log.error("re-matching sweep found matches the event path missed", proposals=found)
         return found
@@ -222,7 +227,7 @@ class _Unit:
         session: AsyncSession,
         envelope: CloudEvent,
         today: dt.date,
-        position: str,
+        position: SourcePosition | None,
     ) -> None:
         self.s = service
         self.session = session
@@ -283,7 +288,7 @@ class _Unit:
         return Result("applied" if self.proposals else "unchanged", self.proposals)
 
     async def run(self) -> Result:
-        if not await self.repo.claim(self.envelope.dedupe_key()):
+        if not await inbox.claim(self.session, CONSUMER, self.envelope.dedupe_key()):
             return Result("duplicate")
         spec = EVENT_TYPES.get(self.envelope.type)
         if spec is None or spec.direction != "canonical":
@@ -687,39 +692,18 @@ class _Unit:
             )
 
     def _reject(self, reason: str) -> None:
-        raw = self.envelope.model_dump_json(exclude_none=True).encode()
-        topic, _, rest = self.position.partition("/")
-        partition, _, offset = rest.partition("/")
-        rejected = InputRejected(
+        assert self.position is not None, "only an event read from Kafka is rejected"
+        reject(
+            self.session,
+            self.s.prefix,
+            refused_by=MATCHING_SOURCE,
+            position=self.position,
+            original=self.envelope.model_dump_json(exclude_none=True).encode(),
             reason=reason,
-            source_topic=topic,
-            source_partition=int(partition or 0),
-            source_offset=int(offset or 0),
-            original_base64=base64.b64encode(raw).decode("ascii"),
-            original_text=raw.decode(),
-            event_id=self.envelope.id,
-            event_type=self.envelope.type,
-            event_source=self.envelope.source,
-        )
-        event = new_event(
-            "org.drx.input.rejected",
-            MATCHING_SOURCE,
-            rejected,
-            subject=self.position,
-            time=dt.datetime.now(dt.UTC),
+            envelope=self.envelope,
+            now=dt.datetime.now(dt.UTC),
             event_id=f"rejected:matching:{self.envelope.dedupe_key()}",
         )
-        enqueue(self.session, topic_name(self.s.prefix, REJECTED), event, key=topic)
-        entry = audit.AuditEntry(
-            actor=self.envelope.source,
-            action="input.rejected",
-            entity_type="input",
-            entity_id=self.position,
-            after={"reason": reason},
-            causing_event_id=self.envelope.id,
-            correlation_id=self.envelope.correlationid or self.envelope.id,
-        )
-        audit.record(self.session, self.s.prefix, entry)
 
 
 SCHEDULER_SOURCE = "urn:drx:service:matching:scheduler"

@@ -11,13 +11,11 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from faststream.message import StreamMessage
 from pydantic import ValidationError
 
-from services.ingest.handlers import tolerant_parser
-from services.ingest.parsing import RawMessage
 from services.notify.service import NotifyService
 from shared.events.envelope import CloudEvent
+from shared.intake.kafka import raw_body, raw_message, tolerant_parser
 from shared.kafka.broker import static_membership
 from shared.kafka.topics import CANONICAL, MATCHES, SUBSCRIPTIONS_IN, topic_name
 from shared.logging import get_logger
@@ -26,10 +24,6 @@ from shared.worker import Backoff
 __all__ = ["register"]
 
 log = get_logger("drx.notify")
-
-
-async def raw_body(message: StreamMessage[Any]) -> bytes:
-    return message.body
 
 
 def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, group_id: str) -> None:
@@ -62,15 +56,7 @@ def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, gro
     async def on_subscription(body: bytes, message: KafkaMessage) -> None:
         record = message.raw_message
         assert isinstance(record, ConsumerRecord)
-        raw = RawMessage(
-            topic=record.topic,
-            spec=SUBSCRIPTIONS_IN,
-            partition=record.partition,
-            offset=record.offset,
-            timestamp_ms=record.timestamp,
-            value=body,
-            headers=dict(message.headers),
-        )
+        raw = raw_message(record, body, SUBSCRIPTIONS_IN)
         result = await handle_subscription(raw)
         log.info("subscription message handled", outcome=result.outcome)
 

@@ -18,7 +18,6 @@ from sqlalchemy import and_, false, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.ingest.parsing import RawMessage, Rejected, parse
 from services.notify.domain import (
     MATCH_AUDIENCE,
     REMINDER_AUDIENCE,
@@ -36,8 +35,8 @@ from services.notify.templates import (
     render_match,
     render_reminder,
 )
-from shared import audit
-from shared.db.models import DeliveryRow, ProcessedEvent, SubscriptionRow
+from shared import audit, inbox
+from shared.db.models import DeliveryRow, SubscriptionRow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.inbound import SubscriptionRemoved, SubscriptionSet
 from shared.events.outbound import (
@@ -46,8 +45,10 @@ from shared.events.outbound import (
     NeedCoverage,
     NotificationSent,
 )
-from shared.kafka.topics import NOTIFICATIONS, REJECTED, topic_name
+from shared.intake.parsing import RawMessage, Rejected, parse
+from shared.kafka.topics import NOTIFICATIONS, topic_name
 from shared.outbox import enqueue
+from shared.rejection import reject
 
 __all__ = ["CONSUMER", "NOTIFY_SOURCE", "Clock", "NotifyService", "Result", "notification_sent", "view"]
 
@@ -99,7 +100,7 @@ class NotifyService:
         parsed = parse(raw)
         async with self._sessions.begin() as session:
             if isinstance(parsed, Rejected):
-                if not await _claim_key(session, f"kafka {raw.position}"):
+                if not await inbox.claim(session, CONSUMER, raw.inbox_key):
                     return Result("duplicate")  # this very record was refused already
                 self._reject(session, raw, parsed.reason, parsed.envelope)
                 return Result("rejected")
@@ -138,26 +139,16 @@ class NotifyService:
     def _reject(
         self, session: AsyncSession, raw: RawMessage, reason: str, envelope: CloudEvent | None
     ) -> None:
-        position = raw.position
-        rejected = raw.rejected(reason, envelope)
-        event = new_event(
-            "org.drx.input.rejected",
-            NOTIFY_SOURCE,
-            rejected,
-            subject=position,
-            time=self.clock(),
-            event_id=f"rejected:{position}",
+        reject(
+            session,
+            self.prefix,
+            refused_by=NOTIFY_SOURCE,
+            position=raw.position,
+            original=raw.value,
+            reason=reason,
+            envelope=envelope,
+            now=self.clock(),
         )
-        enqueue(session, topic_name(self.prefix, REJECTED), event, key=raw.topic)
-        entry = audit.AuditEntry(
-            actor=envelope.source if envelope else "unknown",
-            action="input.rejected",
-            entity_type="input",
-            entity_id=position,
-            after={"reason": reason},
-            causing_event_id=envelope.id if envelope else None,
-        )
-        audit.record(session, self.prefix, entry)
 
     async def handle(self, envelope: CloudEvent) -> Result:
         """Apply one event from the matches or canonical topic (exactly once, by its source + id)."""
@@ -198,17 +189,7 @@ def _notable(event_type: str) -> str | None:
 
 async def _claim(session: AsyncSession, envelope: CloudEvent) -> bool:
     """Record the event as applied by notify; False if it already was (a redelivery)."""
-    return await _claim_key(session, envelope.dedupe_key())
-
-
-async def _claim_key(session: AsyncSession, key: str) -> bool:
-    claimed = await session.scalar(
-        insert(ProcessedEvent)
-        .values(consumer=CONSUMER, event_id=key)
-        .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
-    )
-    return claimed is not None
+    return await inbox.claim(session, CONSUMER, envelope.dedupe_key())
 
 
 class _Unit:

@@ -9,8 +9,8 @@ import time
 import uuid
 from typing import Any
 
-from services.ingest.parsing import RawMessage
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE
+from shared.intake.parsing import RawMessage
 from shared.kafka.topics import TopicSpec
 
 COORDINATOR = ("urn:drx:coord:iom-desk", "coordinator", "iom-desk", "IOM diaspora desk")

@@ -2,10 +2,10 @@
 
 import pytest
 
-from services.ingest.parsing import Parsed, RawMessage, parse
 from shared.events import docs
 from shared.events.examples import EXAMPLES
 from shared.events.registry import EVENT_TYPES
+from shared.intake.parsing import Parsed, RawMessage, parse
 from shared.kafka.topics import topic_name
 from tests.support.builders import HEADERS, encode
 

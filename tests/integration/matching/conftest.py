@@ -15,6 +15,7 @@ from services.matching.service import Canonical, MatchingService
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow, OutboxMessage
 from shared.db.session import create_engine, create_session_factory
 from shared.events.envelope import CloudEvent
+from shared.intake.parsing import SourcePosition
 from shared.kafka.admin import create_topics
 from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, TopicSpec, topic_name
 from shared.reference import load_catalogue, load_skills
@@ -119,7 +120,9 @@ class InProcess:
         self._seen = max((row_id for row_id, _ in rows), default=self._seen)
         today = dt.datetime.now(dt.UTC).date()
         return [
-            Canonical(CloudEvent.model_validate_json(payload), today, f"drx.canonical/0/{row_id}")
+            Canonical(
+                CloudEvent.model_validate_json(payload), today, SourcePosition("drx.canonical", 0, row_id)
+            )
             for row_id, payload in rows
         ]
 

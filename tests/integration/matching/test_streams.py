@@ -22,6 +22,7 @@ from services.matching.service import MatchingService
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.db.session import create_engine, create_session_factory
 from shared.events.envelope import CloudEvent
+from shared.intake.parsing import SourcePosition
 from shared.reference import load_catalogue, load_skills
 from tests.integration.matching.conftest import declined_pairs
 from tests.support import builders as b
@@ -108,7 +109,7 @@ async def test_random_event_streams_keep_every_invariant(service, ops):
     crisis = f"c-{uuid.uuid4().hex[:8]}"
     needs: list[dict] = []
     pledges: list[dict] = []
-    position = "drx.canonical/0/0"
+    position = SourcePosition("drx.canonical", 0, 0)
     for op in ops:
         match op:
             case ("need", item, quantity, urgency):

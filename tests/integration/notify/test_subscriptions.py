@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from services.ingest.parsing import RawMessage
+from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
 from tests.support import builders as b
 

@@ -14,9 +14,9 @@ from aiokafka import TopicPartition
 from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 
-from services.ingest.parsing import RawMessage
 from shared.config import HealthSettings, KafkaSettings, SettingsError, load_settings
 from shared.events.envelope import CloudEvent
+from shared.intake.parsing import RawMessage
 from shared.kafka.broker import make_broker, static_membership
 from shared.kafka.topics import NEEDS_IN
 from shared.observability import (

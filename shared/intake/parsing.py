@@ -1,4 +1,7 @@
-"""From untrusted Kafka bytes to a typed event, or a precise reason why not. Pure: no I/O.
+"""From untrusted bytes to a typed event, or a precise reason why not. Pure: no I/O.
+
+Every consumer of input that people or integrations send (ingest's intake topics, notify's
+subscriptions) parses it here, so the same bytes get the same answer wherever they arrive.
 
 Order of checks, first failure wins: size, headers, encoding, JSON, envelope, event type, type
 allowed on this topic, data schema. Each failure message says what is wrong and where, in words
@@ -20,10 +23,52 @@ from shared.events.outbound import InputRejected
 from shared.events.registry import EVENT_TYPES, inbound_types_for
 from shared.kafka.topics import TopicSpec
 
-__all__ = ["MAX_MESSAGE_BYTES", "Parsed", "RawMessage", "Rejected", "parse"]
+__all__ = [
+    "INVALID_HEADER_MARK",
+    "MAX_MESSAGE_BYTES",
+    "Parsed",
+    "RawMessage",
+    "Rejected",
+    "SourcePosition",
+    "input_rejected",
+    "parse",
+]
 
 MAX_MESSAGE_BYTES = 64 * 1024
 INVALID_HEADER_MARK = "\ufffdinvalid-utf8"
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    """Where a record was read: topic, partition and offset. Printed as ``topic/partition/offset``."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+
+def input_rejected(
+    position: SourcePosition, original: bytes, reason: str, envelope: CloudEvent | None
+) -> InputRejected:
+    """The ``org.drx.input.rejected`` data for one record: the reason, where it was read, and its bytes."""
+    try:
+        text: str | None = original.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return InputRejected(
+        reason=reason,
+        source_topic=position.topic,
+        source_partition=position.partition,
+        source_offset=position.offset,
+        original_base64=base64.b64encode(original).decode("ascii"),
+        original_text=text,
+        event_id=envelope.id if envelope else None,
+        event_type=envelope.type if envelope else None,
+        event_source=envelope.source if envelope else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +84,13 @@ class RawMessage:
     headers: dict[str, str]
 
     @property
-    def position(self) -> str:
-        return f"{self.topic}/{self.partition}/{self.offset}"
+    def position(self) -> SourcePosition:
+        return SourcePosition(self.topic, self.partition, self.offset)
 
-    def rejected(self, reason: str, envelope: CloudEvent | None) -> InputRejected:
-        """The ``org.drx.input.rejected`` data for this record: the reason, where, and the bytes."""
-        try:
-            text: str | None = self.value.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        return InputRejected(
-            reason=reason,
-            source_topic=self.topic,
-            source_partition=self.partition,
-            source_offset=self.offset,
-            original_base64=base64.b64encode(self.value).decode("ascii"),
-            original_text=text,
-            event_id=envelope.id if envelope else None,
-            event_type=envelope.type if envelope else None,
-            event_source=envelope.source if envelope else None,
-        )
+    @property
+    def inbox_key(self) -> str:
+        """The inbox key of this very record, for a refusal that has no readable event id to claim."""
+        return f"kafka {self.position}"
 
 
 @dataclass(frozen=True, slots=True)

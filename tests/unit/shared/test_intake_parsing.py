@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from services.ingest.parsing import (
+from shared.events.inbound import NeedPosted
+from shared.intake.parsing import (
     INVALID_HEADER_MARK,
     MAX_MESSAGE_BYTES,
     Parsed,
@@ -12,7 +13,6 @@ from services.ingest.parsing import (
     Rejected,
     parse,
 )
-from shared.events.inbound import NeedPosted
 from shared.kafka.topics import CRISES_IN, NEEDS_IN
 from tests.support import builders as b
 

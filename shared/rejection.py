@@ -1,0 +1,63 @@
+"""One way to refuse an input: an ``org.drx.input.rejected`` event and its audit record, in one transaction.
+
+Ingest (intake topics), notify (subscriptions) and matching (an event it cannot apply) all call
+:func:`reject` in the transaction that would have applied the input, so the refusal commits
+exactly once with the inbox claim, and the rejected topic says where the input was read and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import audit
+from shared.events.envelope import CloudEvent, new_event
+from shared.intake.parsing import SourcePosition, input_rejected
+from shared.kafka.topics import REJECTED, topic_name
+from shared.outbox import enqueue
+
+__all__ = ["reject"]
+
+
+def reject(
+    session: AsyncSession,
+    topic_prefix: str,
+    *,
+    refused_by: str,
+    position: SourcePosition,
+    original: bytes,
+    reason: str,
+    envelope: CloudEvent | None,
+    now: dt.datetime,
+    event_id: str | None = None,
+) -> None:
+    """Publish the refusal of the record at ``position`` (through the outbox) and audit it.
+
+    ``refused_by`` is the refusing service's CloudEvents source; ``event_id`` defaults to
+    ``rejected:<position>``, which makes a second refusal of the same record the same event.
+    """
+    correlation_id = (envelope.correlationid or envelope.id) if envelope else None
+    event = new_event(
+        "org.drx.input.rejected",
+        refused_by,
+        input_rejected(position, original, reason, envelope),
+        subject=str(position),
+        time=now,
+        event_id=event_id or f"rejected:{position}",
+        correlation_id=correlation_id,
+    )
+    enqueue(session, topic_name(topic_prefix, REJECTED), event, key=position.topic)
+    audit.record(
+        session,
+        topic_prefix,
+        audit.AuditEntry(
+            actor=envelope.source if envelope else "unknown",
+            action="input.rejected",
+            entity_type="input",
+            entity_id=str(position),
+            after={"reason": reason},
+            causing_event_id=envelope.id if envelope else None,
+            correlation_id=correlation_id,
+        ),
+    )
