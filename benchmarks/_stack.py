@@ -123,7 +123,7 @@ class WorkerProcess:
         }
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(  # our own interpreter and CLI
-                [sys.executable, "-m", "shared.cli", "run", self.service],
+                [sys.executable, "-m", "services.cli", "run", self.service],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

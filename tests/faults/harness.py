@@ -62,7 +62,7 @@ class WorkerProcess:
         self.lives += 1
         with (self.log_dir / f"{self.service}-{id(self)}-{self.lives}.log").open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "shared.cli", "run", self.service], env=env, stdout=log, stderr=log
+                [sys.executable, "-m", "services.cli", "run", self.service], env=env, stdout=log, stderr=log
             )
 
     @property

@@ -10,7 +10,7 @@ from shared.kafka.topics import TOPICS
 def run_drx(*args, env_extra=None, timeout=300):
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "services.cli", *args],
         env=env,
         capture_output=True,
         text=True,

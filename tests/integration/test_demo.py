@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.demo.generate import generate_scenario
+from services.demo.generate import generate_scenario
 from shared.infra._process import pid_alive
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,7 +40,7 @@ def small_scenario(tmp_path: Path) -> Path:
 
 def start_demo(*args: str, tmp_path: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "demo", "--log-file", str(tmp_path / "demo.log"), *args],
+        [sys.executable, "-m", "services.cli", "demo", "--log-file", str(tmp_path / "demo.log"), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -121,7 +121,7 @@ def test_demo_replays_a_scenario_keeps_running_and_stops_everything_on_ctrl_c(sm
 
         # The kept stack answers the other drx commands.
         matches = subprocess.run(
-            [sys.executable, "-m", "shared.cli", "matches", "--status", "confirmed"],
+            [sys.executable, "-m", "services.cli", "matches", "--status", "confirmed"],
             env={**os.environ, **env},
             capture_output=True,
             text=True,

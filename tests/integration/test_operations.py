@@ -81,7 +81,7 @@ class WorkerProcess:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "shared.cli", "run", self._service],
+                [sys.executable, "-m", "services.cli", "run", self._service],
                 env=self._env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

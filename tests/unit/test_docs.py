@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from shared.cli import app
+from services.cli.main import app
 from shared.config import DatabaseSettings, KafkaSettings, LoggingSettings, NotifySettings
 
 README = (Path(__file__).parents[2] / "README.md").read_text()

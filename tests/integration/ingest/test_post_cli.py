@@ -10,7 +10,7 @@ from tests.support import builders as b
 
 def drx(*args, env, stdin=None):
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "services.cli", *args],
         env={**os.environ, **env},
         input=stdin,
         capture_output=True,

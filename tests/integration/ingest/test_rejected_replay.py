@@ -21,7 +21,7 @@ def _drx(settings, *args: str) -> subprocess.CompletedProcess[str]:
         "COLUMNS": "250",
     }
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", "rejected", *args],
+        [sys.executable, "-m", "services.cli", "rejected", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -24,7 +24,7 @@ async def test_worker_process_applies_events_and_stops_on_sigterm(settings):
         "DRX_LOG_FORMAT": "json",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run", "ingest"],
+        [sys.executable, "-m", "services.cli", "run", "ingest"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -17,7 +17,7 @@ def drx(settings, *args):
         "COLUMNS": "250",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "services.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -21,7 +21,7 @@ def drx(database, command: str) -> subprocess.CompletedProcess[str]:
         "COLUMNS": "400",  # rich would otherwise fold the tables at 80 columns
     }
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *shlex.split(command)],
+        [sys.executable, "-m", "services.cli", *shlex.split(command)],
         env=env,
         capture_output=True,
         text=True,

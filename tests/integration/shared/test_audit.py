@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
+from services.cli.audit import audit_app
 from shared import audit
-from shared.audit_cli import audit_app
 from shared.db.models import AuditRecordRow, OutboxMessage, ProcessedEvent
 from shared.db.session import create_engine, create_session_factory
 from shared.kafka.admin import create_topics

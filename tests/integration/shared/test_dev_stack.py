@@ -17,7 +17,7 @@ from shared.smoke import smoke_round_trip
 
 def drx(*args, env, check=True):
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "services.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pycountry
 import pytest
 
-from shared.demo.generate import generate_scenario
-from shared.demo.places import AFFECTED, DIASPORA
-from shared.demo.scenario import (
+from services.demo.generate import generate_scenario
+from services.demo.places import AFFECTED, DIASPORA
+from services.demo.scenario import (
     WEBHOOK_URL,
     DecisionStep,
     EventStep,
@@ -28,7 +28,7 @@ TODAY = dt.date(2026, 12, 2)
 
 class TestDefaultScenario:
     def test_the_packaged_file_is_what_the_generator_writes(self):
-        """Regenerate: `python -m shared.demo.generate > shared/demo/scenarios/earthquake-tur-syr.json`."""
+        """Regenerate: `python -m services.demo.generate > services/demo/scenarios/<the file>.json`."""
         committed = json.loads(default_scenario_path().read_text(encoding="utf-8"))
         assert committed == generate_scenario()
 

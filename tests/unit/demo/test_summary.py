@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from shared.demo.scenario import DecisionStep
-from shared.demo.selection import MatchState, select_matches
-from shared.demo.summary import (
+from services.demo.scenario import DecisionStep
+from services.demo.selection import MatchState, select_matches
+from services.demo.summary import (
     ExpectedRejection,
     Rejection,
     Summary,

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import shared.cli
+import services.cli.main
 from shared.config import (
     DatabaseSettings,
     HealthSettings,
@@ -487,8 +487,8 @@ def reaches_settings(args: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[
     def stop() -> None:
         raise _ReachedSettings
 
-    monkeypatch.setattr(shared.cli, "_settings", stop)
-    result = CliRunner().invoke(shared.cli.app, args)
+    monkeypatch.setattr(services.cli.main, "_settings", stop)
+    result = CliRunner().invoke(services.cli.main.app, args)
     return isinstance(result.exception, _ReachedSettings), result.output
 
 
@@ -513,7 +513,7 @@ class TestCommands:
         assert reached, f"{where}: `drx {' '.join(args)}` is not a command drx runs:\n{output}"
 
     def test_the_default_command_prints_help(self):
-        result = CliRunner().invoke(shared.cli.app, dockerfile_exec_form("CMD"))
+        result = CliRunner().invoke(services.cli.main.app, dockerfile_exec_form("CMD"))
         assert result.exit_code == 0
         assert "run" in result.output
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.audit_cli import audit_app
+from services.cli.audit import audit_app
 from shared.config import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -362,8 +362,8 @@ def demo_command(
     """Run every service on the embedded default (no Java, no Docker), replay a scenario, summarise."""
     import tempfile
 
-    from shared.demo.runner import DemoInterrupted, run_demo
-    from shared.demo.scenario import ScenarioError, load_scenario
+    from services.demo.runner import DemoInterrupted, run_demo
+    from services.demo.scenario import ScenarioError, load_scenario
     from shared.logging import configure_logging
 
     try:

@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.demo.scenario import DecisionStep
+from services.demo.scenario import DecisionStep
 
 __all__ = ["MatchState", "select_matches"]
 

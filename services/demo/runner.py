@@ -31,18 +31,10 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 from sqlalchemy import func, select
 
-from shared.config import (
-    DatabaseSettings,
-    HealthSettings,
-    KafkaSettings,
-    NotifySettings,
-    ScheduleSettings,
-    Settings,
-)
-from shared.demo.receiver import WebhookReceiver
-from shared.demo.scenario import WEBHOOK_KEY_ID, DecisionStep, EventStep, RawStep, Scenario, resolve
-from shared.demo.selection import MatchState, select_matches
-from shared.demo.summary import (
+from services.demo.receiver import WebhookReceiver
+from services.demo.scenario import WEBHOOK_KEY_ID, DecisionStep, EventStep, RawStep, Scenario, resolve
+from services.demo.selection import MatchState, select_matches
+from services.demo.summary import (
     ExpectedRejection,
     Rejection,
     Summary,
@@ -50,6 +42,14 @@ from shared.demo.summary import (
     coverage_by_sector,
     match_rejections,
     render_summary,
+)
+from shared.config import (
+    DatabaseSettings,
+    HealthSettings,
+    KafkaSettings,
+    NotifySettings,
+    ScheduleSettings,
+    Settings,
 )
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from shared.events.registry import EVENT_TYPES

@@ -1,7 +1,7 @@
 """What the demo shows: live counts while it runs, and the tables at the end.
 
 Everything here is pure (plain values in, rich renderables out), so it is unit-tested without a
-broker or a database; :mod:`shared.demo.runner` gathers the values.
+broker or a database; :mod:`services.demo.runner` gathers the values.
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@ def resolve(value: Any, today: dt.date, webhook_url: str) -> Any:
 
 
 def default_scenario_path() -> Path:
-    return Path(str(resources.files("shared.demo") / "scenarios" / DEFAULT_SCENARIO))
+    return Path(str(resources.files("services.demo") / "scenarios" / DEFAULT_SCENARIO))
 
 
 def load_scenario(path: Path | None = None) -> Scenario:
