@@ -23,9 +23,10 @@ demo: $(STAMP)  ## run drx on the embedded default (no Java, no Docker)
 kafka-jars: $(STAMP)  ## fetch the Apache Kafka jars for the tests (once, into ~/.cache/drx)
 	$(BIN)/drx dev kafka-jars
 
-lint: $(STAMP)  ## ruff check and format check
+lint: $(STAMP)  ## ruff check, format check and the import contracts (ARCHITECTURE.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)  ## mypy --strict on shared/ and services/
 	$(BIN)/mypy
