@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from services.ingest.service import IngestService
 from shared.intake.kafka import raw_body, raw_message, tolerant_batch_parser
 from shared.kafka.broker import static_membership
+from shared.kafka.middleware import record_context
 from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
 from shared.logging import get_logger
 from shared.worker import Backoff
@@ -46,8 +47,9 @@ def register(
         ]
         started = time.perf_counter()
         results = await handle_batch(raws)  # a failure backs off, then the batch is read again
-        for result in results:
-            log.info("intake message handled", outcome=result.outcome, detail=result.detail)
+        for record, result in zip(records, results, strict=True):
+            with record_context(record):
+                log.info("intake message handled", outcome=result.outcome, detail=result.detail)
         log.info(
             "intake batch handled", records=len(raws), ms=round((time.perf_counter() - started) * 1000, 1)
         )

@@ -16,6 +16,7 @@ from shared.events.envelope import CloudEvent
 from shared.intake.kafka import raw_body
 from shared.intake.parsing import SourcePosition
 from shared.kafka.broker import static_membership
+from shared.kafka.middleware import record_context
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
 from shared.observability import observe_match_latency
@@ -52,26 +53,27 @@ def register(
     async def on_canonical(bodies: list[bytes], message: KafkaMessage) -> None:
         records = message.raw_message
         assert isinstance(records, tuple)
-        readable = [
-            (record.timestamp, event)
-            for record, body in zip(records, bodies, strict=True)
-            if (event := _canonical(record, body)) is not None
-        ]
+        readable = []
+        for record, body in zip(records, bodies, strict=True):
+            with record_context(record):
+                if (event := _canonical(record, body)) is not None:
+                    readable.append((record, event))
         events = [event for _, event in readable]
         if not events:
             return
         started = time.perf_counter()
         results = await handle_batch(events)  # a failure backs off, then the batch is read again
         now = time.time()
-        for (arrived_ms, event), result in zip(readable, results, strict=True):
+        for (record, event), result in zip(readable, results, strict=True):
             if result.proposals:  # committed: from the event's arrival on the canonical topic to here
-                observe_match_latency(now - arrived_ms / 1000)
-            log.info(
-                "canonical event handled",
-                type=event.envelope.type,
-                outcome=result.outcome,
-                proposals=result.proposals,
-            )
+                observe_match_latency(now - record.timestamp / 1000)
+            with record_context(record):
+                log.info(
+                    "canonical event handled",
+                    type=event.envelope.type,
+                    outcome=result.outcome,
+                    proposals=result.proposals,
+                )
         log.info(
             "canonical batch handled",
             records=len(events),

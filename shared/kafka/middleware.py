@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord
 from faststream import BaseMiddleware
 
-__all__ = ["LogContextMiddleware", "event_id_of"]
+__all__ = ["LogContextMiddleware", "event_id_of", "record_context"]
 
 
 def _header(record: ConsumerRecord[Any, Any], name: str) -> str | None:
@@ -35,6 +36,28 @@ def event_id_of(record: ConsumerRecord[Any, Any]) -> str | None:
     return None
 
 
+def _context(record: ConsumerRecord[Any, Any]) -> dict[str, Any]:
+    event_id = event_id_of(record)
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "event_id": event_id,
+        "correlation_id": _header(record, "ce_correlationid")
+        or _header(record, "correlation_id")
+        or event_id,
+    }
+
+
+def record_context(record: ConsumerRecord[Any, Any]) -> AbstractContextManager[None]:
+    """Within it, log lines name this one record of a batch; the batch's context comes back after.
+
+    The middleware binds a message's context once per delivery, which for a batch subscriber is
+    the whole batch: its handler wraps each record's work and log lines in this.
+    """
+    return structlog.contextvars.bound_contextvars(**_context(record))
+
+
 class LogContextMiddleware(BaseMiddleware):
     """Clear contextvars, then bind service, topic, partition, offset, event id, correlation id.
 
@@ -54,17 +77,7 @@ class LogContextMiddleware(BaseMiddleware):
         if not isinstance(record, ConsumerRecord):  # batches and test doubles: bind what we know
             structlog.contextvars.bind_contextvars(service=self.service)
             return
-        event_id = event_id_of(record)
-        structlog.contextvars.bind_contextvars(
-            service=self.service,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            event_id=event_id,
-            correlation_id=_header(record, "ce_correlationid")
-            or _header(record, "correlation_id")
-            or event_id,
-        )
+        structlog.contextvars.bind_contextvars(service=self.service, **_context(record))
 
     async def after_processed(self, *_exc_info: Any) -> bool:
         structlog.contextvars.clear_contextvars()
