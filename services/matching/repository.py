@@ -357,9 +357,6 @@ class MatchingRepository:
         )
         return status in (None, "active")  # unknown yet: ingest accepted the need, so it was active
 
-    async def add_match(self, values: dict[str, Any]) -> None:
-        await self.session.execute(insert(MatchRow).values(**values))
-
     async def shift(
         self,
         need: MatchingNeedRow,
