@@ -1,26 +1,11 @@
 """The command line as a user meets it."""
 
-import os
-import subprocess
-import sys
-
 from shared.kafka.topics import TOPICS
-
-
-def run_drx(*args, env_extra=None, timeout=300):
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from tests.support.cli import run_drx
 
 
 def test_invalid_setting_fails_at_start_naming_the_variable():
-    result = run_drx("topics", "create", env_extra={"DRX_KAFKA_PARTITIONS": "0"})
+    result = run_drx("topics", "create", env={"DRX_KAFKA_PARTITIONS": "0"})
     assert result.returncode == 2
     assert "DRX_KAFKA_PARTITIONS" in result.stderr
 
@@ -32,12 +17,12 @@ def test_topics_and_db_commands_against_real_servers(kafka, database):
         "DRX_KAFKA_PARTITIONS": "2",
         "DRX_DATABASE_URL": database.url,
     }
-    created = run_drx("topics", "create", env_extra=env)
+    created = run_drx("topics", "create", env=env)
     assert created.returncode == 0, created.stderr
     assert f"created {len(TOPICS)} topic(s)" in created.stdout
-    listed = run_drx("topics", "list", env_extra=env)
+    listed = run_drx("topics", "list", env=env)
     assert f"{kafka.settings.topic_prefix}rejected" in listed.stdout
-    upgraded = run_drx("db", "upgrade", env_extra=env)
+    upgraded = run_drx("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
 
 

@@ -1,23 +1,13 @@
 """`drx post` as a small organisation uses it: a data file in, an event id out, the need stored."""
 
 import json
-import os
-import subprocess
-import sys
 
 from tests.support import builders as b
+from tests.support.cli import run_drx
 
 
 def drx(*args, env, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env={**os.environ, **env},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_drx(*args, env=env, stdin=stdin)
 
 
 def _env(settings):

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 
 from tests.support import builders as b
+from tests.support.cli import run_drx, settings_env
 
 ORG = b.ORGANISATION[0]
 
 
 def _drx(settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DRX_KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-        "DRX_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
-        "DRX_DATABASE_URL": settings.database.sqlalchemy_url,
-        "COLUMNS": "250",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "rejected", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_drx("rejected", *args, env=settings_env(settings))
 
 
 async def test_needs_refused_for_an_unknown_crisis_are_accepted_when_replayed_after_it_is_declared(ingest):

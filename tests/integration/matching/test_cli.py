@@ -1,29 +1,11 @@
 """The coordinator's commands against a running pipeline: matches, decide, coverage."""
 
-import os
-import subprocess
-import sys
-
 from tests.support import builders as b
+from tests.support.cli import run_drx, settings_env
 
 
 def drx(settings, *args):
-    env = {
-        **os.environ,
-        "DRX_KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-        "DRX_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
-        "DRX_DATABASE_URL": settings.database.sqlalchemy_url,
-        "DRX_LOG_LEVEL": "WARNING",
-        "COLUMNS": "250",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_drx(*args, env=settings_env(settings, DRX_LOG_LEVEL="WARNING"))
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 import subprocess
-import sys
 
 from tests.integration.notify.conftest import KEYS, PREFIX, match_event
+from tests.support.cli import run_drx
 from tests.support.receivers import HttpReceiver
 
 
 def drx(database, command: str) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
         "DRX_DATABASE_URL": database.url,
         "DRX_KAFKA_TOPIC_PREFIX": PREFIX,
         "DRX_LOG_LEVEL": "WARNING",
         "COLUMNS": "400",  # rich would otherwise fold the tables at 80 columns
     }
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *shlex.split(command)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_drx(*shlex.split(command), env=env)
 
 
 def ok(database, command: str) -> str:

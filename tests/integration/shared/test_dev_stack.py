@@ -3,8 +3,6 @@
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,17 +11,11 @@ from pydantic import SecretStr
 from shared.config import DatabaseSettings, KafkaSettings, Settings
 from shared.infra._process import free_port, pid_alive
 from shared.smoke import smoke_round_trip
+from tests.support.cli import run_drx
 
 
 def drx(*args, env, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_drx(*args, env=env, timeout=180)
     if check and result.returncode != 0:
         pytest.fail(f"drx {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
