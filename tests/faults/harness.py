@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from shared.kafka.topics import CANONICAL, DECISIONS_IN, MATCHES, REJECTED, TOPI
 from shared.sources import add_source
 from tests.faults.scenario import Scenario, Step, decision, verdict_for
 from tests.support import builders as b
+from tests.support.cli import DRX
 from tests.support.kafka import Producer, TopicReader, eventually
 from tests.support.receivers import HttpReceiver, SmtpReceiver
 
@@ -61,9 +61,7 @@ class WorkerProcess:
             env["DRX_FAULT_KILL_AT"] = self.fault
         self.lives += 1
         with (self.log_dir / f"{self.service}-{id(self)}-{self.lives}.log").open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "run", self.service], env=env, stdout=log, stderr=log
-            )
+            self.process = subprocess.Popen([*DRX, "run", self.service], env=env, stdout=log, stderr=log)
 
     @property
     def died(self) -> bool:

@@ -8,7 +8,6 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from services.demo.generate import generate_scenario
 from shared.infra._process import pid_alive
+from tests.support.cli import DRX
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -40,7 +40,7 @@ def small_scenario(tmp_path: Path) -> Path:
 
 def start_demo(*args: str, tmp_path: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "demo", "--log-file", str(tmp_path / "demo.log"), *args],
+        [*DRX, "demo", "--log-file", str(tmp_path / "demo.log"), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -121,7 +121,7 @@ def test_demo_replays_a_scenario_keeps_running_and_stops_everything_on_ctrl_c(sm
 
         # The kept stack answers the other drx commands.
         matches = subprocess.run(
-            [sys.executable, "-m", "services.cli", "matches", "--status", "confirmed"],
+            [*DRX, "matches", "--status", "confirmed"],
             env={**os.environ, **env},
             capture_output=True,
             text=True,

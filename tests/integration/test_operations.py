@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -43,6 +42,7 @@ from shared.kafka.topics import CANONICAL, CRISES_IN, NEEDS_IN, REJECTED, topic_
 from shared.sources import add_source
 from shared.worker import IN_FLIGHT_SHARE
 from tests.support import builders as b
+from tests.support.cli import DRX
 from tests.support.kafka import Producer, TopicReader, eventually
 
 ORG = b.ORGANISATION[0]
@@ -81,7 +81,7 @@ class WorkerProcess:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "run", self._service],
+                [*DRX, "run", self._service],
                 env=self._env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

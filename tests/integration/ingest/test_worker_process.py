@@ -3,12 +3,12 @@
 import os
 import signal
 import subprocess
-import sys
 
 from services.ingest.app import IngestWorker
 from shared.kafka.admin import create_topics
 from shared.sources import add_source
 from tests.support import builders as b
+from tests.support.cli import DRX
 from tests.support.kafka import Producer, eventually
 
 
@@ -24,7 +24,7 @@ async def test_worker_process_applies_events_and_stops_on_sigterm(settings):
         "DRX_LOG_FORMAT": "json",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "run", "ingest"],
+        [*DRX, "run", "ingest"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
