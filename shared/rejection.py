@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit
 from shared.events.envelope import CloudEvent, new_event
-from shared.intake.parsing import SourcePosition, input_rejected
+from shared.intake.parsing import SourcePosition, cap_reason, input_rejected
 from shared.kafka.topics import REJECTED, topic_name
 from shared.outbox import enqueue
 
@@ -38,6 +38,7 @@ def reject(
     ``rejected:<position>``, which makes a second refusal of the same record the same event.
     """
     correlation_id = (envelope.correlationid or envelope.id) if envelope else None
+    reason = cap_reason(reason)
     event = new_event(
         "org.drx.input.rejected",
         refused_by,

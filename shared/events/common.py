@@ -132,9 +132,9 @@ class DateRange(_Model):
 class Earmarks(_Model):
     """Restrictions a donor puts on a pledge. Empty lists mean no restriction."""
 
-    crises: tuple[EntityId, ...] = ()
-    countries: tuple[CountryCode, ...] = ()
-    sectors: tuple[Sector, ...] = ()
+    crises: tuple[EntityId, ...] = Field(default=(), max_length=50)
+    countries: tuple[CountryCode, ...] = Field(default=(), max_length=50)
+    sectors: tuple[Sector, ...] = Field(default=(), max_length=20)
 
 
 Amount = Annotated[Decimal, Field(gt=0, le=MAX_AMOUNT, max_digits=16, decimal_places=2)]

@@ -141,8 +141,20 @@ class InputRejected(_Data):
     source_topic: str
     source_partition: int
     source_offset: int
-    original_base64: str = Field(description="The original Kafka value, byte for byte.")
-    original_text: str | None = Field(default=None, description="The original value when it is UTF-8.")
+    original_base64: str = Field(
+        description="The original Kafka value, byte for byte, up to 64 KiB (the intake limit); "
+        "a longer record keeps only its first 64 KiB here, and original_truncated is true."
+    )
+    original_text: str | None = Field(
+        default=None, description="The original value when it is whole, UTF-8 and free of NUL characters."
+    )
+    original_length: int | None = Field(default=None, description="The original value's length in bytes.")
+    original_sha256: str | None = Field(
+        default=None, description="SHA-256 of the whole original value, in hex."
+    )
+    original_truncated: bool = Field(
+        default=False, description="True when original_base64 holds only a prefix."
+    )
     event_id: str | None = None
     event_type: str | None = None
     event_source: str | None = None
