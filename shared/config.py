@@ -325,6 +325,16 @@ class HealthSettings(BaseSettings):
         le=60,
         description="How long /readyz waits for Kafka and PostgreSQL to answer before saying not ready.",
     )
+    stall_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A partition whose committed offset stands this long with records waiting: /readyz 503.",
+    )
+    outbox_max_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="An unpublished outbox row older than this (or any parked row) makes /readyz 503.",
+    )
 
 
 class WorkerSettings(BaseSettings):

@@ -21,6 +21,7 @@ import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from prometheus_client import (
@@ -44,6 +45,7 @@ __all__ = [
     "REASON_CLASSES",
     "Check",
     "HealthServer",
+    "OutboxState",
     "dead_letter",
     "event_failed",
     "event_processed",
@@ -53,7 +55,6 @@ __all__ = [
     "outbox_published",
     "postgres_check",
     "reason_class",
-    "refresh_consumer_lag",
     "refresh_outbox",
 ]
 
@@ -81,13 +82,19 @@ INPUTS_REJECTED = Counter(
     "org.drx.input.rejected events published, by reason class (see docs/operations.md).",
     ["reason"],
 )
-OUTBOX_BACKLOG = Gauge("drx_outbox_backlog", "Outbox rows not yet published (all services share the table).")
+OUTBOX_BACKLOG = Gauge(
+    "drx_outbox_backlog",
+    "Outbox rows waiting to be published, parked ones not counted (services share the table).",
+)
+OUTBOX_PARKED = Gauge(
+    "drx_outbox_parked", "Outbox rows the broker refused, set aside until `drx outbox retry`."
+)
 OUTBOX_OLDEST_AGE = Gauge(
     "drx_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row; 0 when there is none."
 )
 CONSUMER_LAG = Gauge(
     "drx_consumer_lag",
-    "Records not yet handed to this process, per assigned topic partition (highwater - position).",
+    "Records not yet committed by this process's group, per assigned partition (highwater - committed).",
     ["topic", "partition"],
 )
 MATCH_LATENCY = Histogram(
@@ -208,55 +215,47 @@ def dead_letter(channel: str) -> None:
 # --- gauges computed on scrape ------------------------------------------------------------------
 
 
-async def refresh_outbox(engine: AsyncEngine) -> None:
-    """Outbox backlog and the age of its oldest row, by the database's clock (NaN when unknown)."""
+async def refresh_outbox(engine: AsyncEngine) -> OutboxState:
+    """Outbox backlog, the age of its oldest pending row (by the database's clock) and parked rows.
+
+    The gauges read NaN when the database does not answer, rather than stale numbers.
+    """
     try:
         async with engine.connect() as conn:
             row = (
                 await conn.execute(
                     text(
-                        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+                        "SELECT count(*) FILTER (WHERE parked_at IS NULL), coalesce(extract(epoch FROM "
+                        "now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0), "
+                        "count(*) FILTER (WHERE parked_at IS NOT NULL) "
                         "FROM outbox WHERE published_at IS NULL"
                     )
                 )
             ).one()
     except BaseException:  # also cancelled by the scrape's timeout: do not show stale numbers
-        OUTBOX_BACKLOG.set(float("nan"))
-        OUTBOX_OLDEST_AGE.set(float("nan"))
+        for gauge in (OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PARKED):
+            gauge.set(float("nan"))
         raise
-    OUTBOX_BACKLOG.set(row[0])
-    OUTBOX_OLDEST_AGE.set(max(float(row[1]), 0.0))
+    state = OutboxState(backlog=int(row[0]), oldest_age_s=max(float(row[1]), 0.0), parked=int(row[2]))
+    OUTBOX_BACKLOG.set(state.backlog)
+    OUTBOX_OLDEST_AGE.set(state.oldest_age_s)
+    OUTBOX_PARKED.set(state.parked)
+    return state
 
 
-def _consumers(subscriber: object) -> list[Any]:
-    group = getattr(subscriber, "consumer_subgroup", None)
-    if group:
-        return list(group)
-    consumer = getattr(subscriber, "consumer", None)
-    return [consumer] if consumer is not None else []
+@dataclass(frozen=True, slots=True)
+class OutboxState:
+    backlog: int  # pending rows, parked ones not counted
+    oldest_age_s: float  # of the oldest pending row
+    parked: int  # rows the broker refused, waiting for `drx outbox retry`
 
-
-async def refresh_consumer_lag(subscribers: Iterable[object]) -> None:
-    """Per assigned partition: the highwater mark minus the next offset handed to the handler.
-
-    Both come from the aiokafka consumers of FastStream's subscribers; a partition not fetched
-    yet (no highwater) or being revoked is left out until the next scrape.
-    """
-    lags: dict[tuple[str, str], int] = {}
-    for subscriber in subscribers:
-        for consumer in _consumers(subscriber):
-            for tp in list(consumer.assignment()):
-                try:
-                    highwater = consumer.highwater(tp)
-                    if highwater is None:
-                        continue
-                    position = await asyncio.wait_for(consumer.position(tp), 0.5)
-                except Exception:  # noqa: BLE001, S112 - revoked mid-scrape (aiokafka asserts), or slow
-                    continue
-                lags[tp.topic, str(tp.partition)] = max(highwater - position, 0)
-    CONSUMER_LAG.clear()
-    for (topic, partition), lag in lags.items():
-        CONSUMER_LAG.labels(topic, partition).set(lag)
+    def problem(self, max_age_s: float) -> str | None:
+        """Why the outbox makes a worker not ready, or ``None``."""
+        if self.parked:
+            return f"{self.parked} outbox rows parked (see drx outbox list)"
+        if self.oldest_age_s > max_age_s:
+            return f"the oldest unpublished outbox row is {self.oldest_age_s:.0f}s old"
+        return None
 
 
 # --- readiness checks ---------------------------------------------------------------------------

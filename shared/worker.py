@@ -24,10 +24,10 @@ from shared.observability import (
     event_processed,
     event_type_of,
     postgres_check,
-    refresh_consumer_lag,
     refresh_outbox,
 )
 from shared.outbox import OutboxRelay
+from shared.progress import ProgressTracker, refresh_progress
 from shared.scheduling import Job, JobRunner, prune_processed_events
 
 __all__ = ["IN_FLIGHT_SHARE", "Backoff", "Worker"]
@@ -56,9 +56,15 @@ class Worker:
             settings.kafka, self.name, graceful_timeout=self.graceful_timeout
         )
         self._jobs: JobRunner | None = None
+        self.progress = ProgressTracker(settings.health.stall_after_s)
         self.health = HealthServer(
             settings.health,
-            checks={"kafka": self._kafka_check, "postgres": postgres_check(self.engine)},
+            checks={
+                "kafka": self._kafka_check,
+                "postgres": postgres_check(self.engine),
+                "consumers": self._progress_check,
+                "outbox": self._outbox_check,
+            },
             refresh=self._refresh_metrics,
         )
 
@@ -121,8 +127,20 @@ class Worker:
     async def _kafka_check(self, timeout: float) -> str | None:
         return None if await self.broker.ping(timeout) else f"no answer from Kafka within {timeout:g}s"
 
+    async def _progress_check(self, timeout: float) -> str | None:
+        """Not ready while a partition stands behind a record (``shared/progress.py``)."""
+        now = asyncio.get_running_loop().time()
+        stalls = await refresh_progress(self.broker.subscribers, self.progress, now, timeout)
+        return "; ".join(str(stall) for stall in stalls) or None
+
+    async def _outbox_check(self, timeout: float) -> str | None:
+        """Not ready while outbox rows are parked or the oldest pending one is too old."""
+        async with asyncio.timeout(timeout):
+            state = await refresh_outbox(self.engine)
+        return state.problem(self.settings.health.outbox_max_age_s)
+
     async def _refresh_metrics(self) -> None:
-        await refresh_consumer_lag(self.broker.subscribers)
+        await refresh_progress(self.broker.subscribers, self.progress, asyncio.get_running_loop().time())
         await refresh_outbox(self.engine)
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, String, func, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,10 +32,15 @@ class ProcessedEvent(Base):
 
 
 class OutboxMessage(Base):
-    """An event waiting to be published (``published_at`` is NULL) or already published."""
+    """An event waiting to be published (``published_at`` is NULL), published, or parked with its error."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix__outbox__pending", "id", postgresql_where=text("published_at IS NULL")),)
+    __table_args__ = (
+        Index(
+            "ix__outbox__pending", "id", postgresql_where=text("published_at IS NULL AND parked_at IS NULL")
+        ),
+        Index("ix__outbox__parked", "id", postgresql_where=text("parked_at IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     topic: Mapped[str] = mapped_column(String(249))
@@ -44,3 +49,5 @@ class OutboxMessage(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    parked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # set aside, see error
+    error: Mapped[str | None] = mapped_column(Text)  # why the broker refused it

@@ -6,11 +6,10 @@ import asyncio
 import json
 import re
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiokafka import TopicPartition
 from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 
@@ -27,7 +26,6 @@ from shared.observability import (
     observe_match_latency,
     outbox_published,
     reason_class,
-    refresh_consumer_lag,
 )
 from shared.worker import Backoff
 
@@ -222,51 +220,6 @@ class TestNotifyAndMatchFunctions:
         observe_match_latency(0.3)
         observe_match_latency(-1.0)  # clocks disagree: counted as 0, not as a negative sum
         assert sample("drx_match_latency_seconds_count") == before + 2
-
-
-@dataclass
-class FakeConsumer:
-    highwaters: dict[TopicPartition, int | None]
-    positions: dict[TopicPartition, int]
-
-    def assignment(self) -> set[TopicPartition]:
-        return set(self.highwaters)
-
-    def highwater(self, tp: TopicPartition) -> int | None:
-        return self.highwaters[tp]
-
-    async def position(self, tp: TopicPartition) -> int:
-        if tp not in self.positions:
-            raise AssertionError("Partition is not assigned")
-        return self.positions[tp]
-
-
-@dataclass
-class FakeSubscriber:
-    consumer: FakeConsumer | None
-    consumer_subgroup: list[FakeConsumer] = field(default_factory=list)
-
-
-class TestConsumerLag:
-    async def test_lag_per_assigned_partition_and_nothing_for_the_rest(self):
-        a, b, c = (TopicPartition("t.canonical", p) for p in range(3))
-        consumer = FakeConsumer({a: 10, b: None, c: 7}, {a: 4, b: 0})
-        await refresh_consumer_lag([FakeSubscriber(consumer), FakeSubscriber(None)])
-        assert sample("drx_consumer_lag", topic="t.canonical", partition="0") == 6
-        assert (
-            REGISTRY.get_sample_value("drx_consumer_lag", {"topic": "t.canonical", "partition": "1"}) is None
-        )
-        assert (
-            REGISTRY.get_sample_value("drx_consumer_lag", {"topic": "t.canonical", "partition": "2"}) is None
-        )
-
-    async def test_revoked_partitions_disappear(self):
-        a = TopicPartition("t.matches", 0)
-        await refresh_consumer_lag([FakeSubscriber(FakeConsumer({a: 5}, {a: 5}))])
-        assert sample("drx_consumer_lag", topic="t.matches", partition="0") == 0
-        assert REGISTRY.get_sample_value("drx_consumer_lag", {"topic": "t.matches", "partition": "0"}) == 0
-        await refresh_consumer_lag([FakeSubscriber(None)])
-        assert REGISTRY.get_sample_value("drx_consumer_lag", {"topic": "t.matches", "partition": "0"}) is None
 
 
 class Checks:
