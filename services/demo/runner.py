@@ -7,7 +7,9 @@ phase's events on the intake topics, waits until the pipeline is idle, takes the
 decisions on the matches it has read from the matches topic, and waits again. At the end it
 reads coverage, matches, deliveries and the audit chain from PostgreSQL and prints the summary.
 
-Whatever it started it stops, on success, on error and on Ctrl-C or SIGTERM.
+Whatever it started it stops, on success, on error and on Ctrl-C or SIGTERM. This module owns
+the stack and the order of things; :mod:`services.demo.publisher` posts the steps and
+:mod:`services.demo.observer` reads the output topics and tells when the pipeline is idle.
 """
 
 from __future__ import annotations
@@ -15,34 +17,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import secrets
+import shlex
 import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 from rich.console import Console, RenderableType
 from rich.live import Live
 from sqlalchemy import func, select
 
+from services.demo.observer import Observed, observe, wait_until_idle
+from services.demo.publisher import Publisher
 from services.demo.receiver import WebhookReceiver
-from services.demo.scenario import WEBHOOK_KEY_ID, DecisionStep, EventStep, RawStep, Scenario, resolve
-from services.demo.selection import MatchState, select_matches
-from services.demo.summary import (
-    ExpectedRejection,
-    Rejection,
-    Summary,
-    Tally,
-    coverage_by_sector,
-    match_rejections,
-    render_summary,
-)
+from services.demo.scenario import WEBHOOK_KEY_ID, Scenario
+from services.demo.summary import Summary, Tally, coverage_by_sector, match_rejections, render_summary
 from shared.config import (
     DatabaseSettings,
     HealthSettings,
@@ -51,45 +45,15 @@ from shared.config import (
     ScheduleSettings,
     Settings,
 )
-from shared.events.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
-from shared.events.registry import EVENT_TYPES
-from shared.kafka.topics import (
-    CANONICAL,
-    MATCHES,
-    NOTIFICATIONS,
-    REJECTED,
-    SUBSCRIPTIONS_IN,
-    TopicSpec,
-    topic_name,
-)
 
 __all__ = ["DemoInterrupted", "run_demo"]
 
 _PARTITIONS = 3
 _JOB_CHECK_S = 5.0
-_IDLE_S = 1.0  # the pipeline is idle when nothing changed for this long and nothing is pending
-_KEY_FIELDS = {
-    "crisis": "crisis_id",
-    "need": "need_id",
-    "pledge": "pledge_id",
-    "match": "match_id",
-    "subscription": "subscription_id",
-}
-_INGEST_CONSUMER = "ingest"
 
 
 class DemoInterrupted(Exception):  # noqa: N818 - it is how the demo ends on Ctrl-C, not an error
     """Ctrl-C or SIGTERM: everything was stopped."""
-
-
-@dataclass
-class _Observed:
-    """What the demo has read back from the output topics."""
-
-    tally: Tally
-    matches: dict[str, MatchState] = field(default_factory=dict)
-    rejections: list[Rejection] = field(default_factory=list)
-    records: int = 0
 
 
 def run_demo(
@@ -160,12 +124,6 @@ def _settings(bootstrap_servers: str, database_url: str) -> Settings:
     )
 
 
-def _topic_of(step: EventStep | RawStep) -> TopicSpec:
-    if isinstance(step, RawStep):
-        return next(t for t in EVENT_TYPES.values() if t.topic.name == step.topic).topic
-    return EVENT_TYPES[step.type].topic
-
-
 class _Demo:
     def __init__(
         self, settings: Settings, scenario: Scenario, console: Console, started: float, settle_timeout: float
@@ -176,10 +134,7 @@ class _Demo:
         self.started = started
         self.settle_timeout = settle_timeout
         self.prefix = settings.kafka.topic_prefix
-        self.observed = _Observed(Tally())
-        self.expected: list[ExpectedRejection] = []
-        self.to_ingest = 0
-        self.subscriptions_set: set[str] = set()
+        self.observed = Observed(Tally())
         self.settle_problems: list[str] = []
         self.today = dt.datetime.now(dt.UTC).date()
 
@@ -225,7 +180,8 @@ class _Demo:
             producer = AIOKafkaProducer(**self.settings.kafka.client_options(), enable_idempotence=False)
             await producer.start()
             stack.push_async_callback(producer.stop)
-            observer = asyncio.create_task(self._observe())
+            self.publisher = Publisher(producer, self.prefix, self.today, receiver.url, self.observed.tally)
+            observer = asyncio.create_task(observe(self.settings.kafka, self.observed, receiver))
             stack.push_async_callback(_cancel, observer)
             with Live(
                 console=self.console,
@@ -236,10 +192,10 @@ class _Demo:
                 for number, phase in enumerate(self.scenario.phases):
                     phase_started = time.monotonic()
                     self.tally.phase = f"phase {number + 1}/{len(self.scenario.phases)}: {phase.name}"
-                    await self._post(producer, number, phase.events)
+                    await self.publisher.post(number, phase.events)
                     await self._settle(phase.name)
                     if phase.decisions:
-                        await self._decide(producer, number, phase.decisions)
+                        await self.publisher.decide(number, phase.decisions, self.observed.matches.values())
                         await self._settle(f"{phase.name} (decisions)")
                     live.console.print(
                         f"[green]✓[/green] {phase.name} [dim]({time.monotonic() - phase_started:.1f}s)[/dim]"
@@ -265,183 +221,19 @@ class _Demo:
         for s in self.scenario.sources:
             await add_source(self.settings, s.source, s.role, s.party, s.name, actor="drx demo")
 
-    # --- posting ---------------------------------------------------------------------------
-
-    async def _post(
-        self, producer: AIOKafkaProducer, phase: int, steps: tuple[EventStep | RawStep, ...]
-    ) -> None:
-        sent = []
-        for number, step in enumerate(steps):
-            topic = _topic_of(step)
-            value, key, label = self._encode(phase, number, step)
-            if topic == SUBSCRIPTIONS_IN:
-                self.subscriptions_set.add(key or "")
-            else:
-                self.to_ingest += 1
-            sent.append(
-                await producer.send(
-                    topic_name(self.prefix, topic),
-                    value,
-                    key=key.encode() if key else None,
-                    headers=[("content-type", STRUCTURED_CONTENT_TYPE.encode())],
-                )
-            )
-            self.observed.tally.posted += 1
-            if step.expect_rejected is not None:
-                event_id = None if isinstance(step, RawStep) else self._event_id(phase, number, step)
-                raw = step.raw if isinstance(step, RawStep) else None
-                self.expected.append(ExpectedRejection(label, step.expect_rejected, event_id, raw))
-        await producer.flush()
-        await asyncio.gather(*sent)
-
-    @staticmethod
-    def _event_id(phase: int, number: int, step: EventStep) -> str:
-        return step.id or f"demo-{phase}-{number}"
-
-    def _encode(self, phase: int, number: int, step: EventStep | RawStep) -> tuple[bytes, str | None, str]:
-        if isinstance(step, RawStep):
-            return step.raw.encode(), step.key, f"raw text on {step.topic}"
-        data = resolve(step.data, self.today, self.receiver.url)
-        field = _KEY_FIELDS.get(step.type.split(".")[2], "")
-        key = str(data[field]) if isinstance(data, dict) and data.get(field) else None
-        envelope = CloudEvent(
-            specversion="1.0",
-            id=self._event_id(phase, number, step),
-            source=step.source,
-            type=step.type,
-            time=dt.datetime.now(dt.UTC),
-            subject=key,
-            data=data,
-        )
-        value = json.dumps(envelope.model_dump(mode="json", exclude_none=True)).encode()
-        return value, key, f"{step.type} {key or ''}".strip()
-
-    async def _decide(self, producer: AIOKafkaProducer, phase: int, steps: tuple[DecisionStep, ...]) -> None:
-        taken: set[str] = set()
-        decisions: list[EventStep] = []
-        for step in steps:
-            for match in select_matches(step, self.observed.matches.values(), taken):
-                taken.add(match.match_id)
-                data: dict[str, Any] = {
-                    "match_id": match.match_id,
-                    "decision": step.decision,
-                    "decided_by": step.by,
-                }
-                if step.reason:
-                    data["reason"] = step.reason
-                decisions.append(EventStep(type="org.drx.match.decided", source=step.source, data=data))
-        await self._post(producer, 100 + phase, tuple(decisions))
-
-    # --- reading back ----------------------------------------------------------------------
-
-    async def _observe(self) -> None:
-        topics = [topic_name(self.prefix, t) for t in (CANONICAL, MATCHES, NOTIFICATIONS, REJECTED)]
-        consumer = AIOKafkaConsumer(
-            *topics,
-            **self.settings.kafka.client_options(),
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=200)
-                for records in batch.values():
-                    for record in records:
-                        self.observed.records += 1
-                        with contextlib.suppress(ValueError, KeyError, TypeError):
-                            self._apply(json.loads(record.value))
-                self.tally.webhooks = self.receiver.received
-        finally:
-            await consumer.stop()
-
-    def _apply(self, event: dict[str, Any]) -> None:
-        kind, data, tally = event["type"], event.get("data") or {}, self.observed.tally
-        if kind in {"org.drx.crisis.recorded", "org.drx.need.recorded", "org.drx.pledge.recorded"}:
-            tally.accepted += 1
-        elif kind == "org.drx.decision.recorded":
-            tally.accepted += 1
-            tally.decisions += 1
-        elif kind == "org.drx.input.rejected":
-            tally.rejected += 1
-            self.observed.rejections.append(
-                Rejection(
-                    reason=data["reason"],
-                    source_topic=data["source_topic"],
-                    event_id=data.get("event_id"),
-                    event_type=data.get("event_type"),
-                    original_text=data.get("original_text"),
-                )
-            )
-        elif kind == "org.drx.notification.sent":
-            tally.alerts += 1
-        elif kind.startswith("org.drx.match.") and "match_id" in data and "status" in data:
-            current = self.observed.matches.get(data["match_id"])
-            if current is None and data["status"] == "proposed":
-                tally.proposals += 1
-            if current is None or data["revision"] >= current.revision:
-                self.observed.matches[data["match_id"]] = MatchState(
-                    data["match_id"],
-                    data["need_id"],
-                    data["pledge_id"],
-                    data["status"],
-                    data["category"],
-                    data["context"]["sector"],
-                    data["revision"],
-                )
-
-    async def _fingerprint(self) -> tuple[bool, tuple[object, ...]]:
-        """(nothing is pending, a value that changes whenever anything happens)."""
-        from shared.db.models import DeliveryRow, OutboxMessage, ProcessedEvent, SubscriptionRow  # noqa: PLC0415
-
-        async with self.sessions() as session:
-            processed = dict(
-                (
-                    await session.execute(
-                        select(ProcessedEvent.consumer, func.count()).group_by(ProcessedEvent.consumer)
-                    )
-                )
-                .tuples()
-                .all()
-            )
-            outbox_pending = await session.scalar(
-                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
-            )
-            outbox_last = await session.scalar(select(func.max(OutboxMessage.id)))
-            deliveries = dict(
-                (await session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)))
-                .tuples()
-                .all()
-            )
-            subscriptions = set(await session.scalars(select(SubscriptionRow.subscription_id)))
-        self.observed.tally.subscriptions = len(subscriptions)
-        idle = (
-            processed.get(_INGEST_CONSUMER, 0) >= self.to_ingest
-            and not outbox_pending
-            and not deliveries.get("pending", 0)
-            and self.subscriptions_set <= subscriptions
-        )
-        fingerprint = (
-            sorted(processed.items()),
-            outbox_last,
-            sorted(deliveries.items()),
-            self.observed.records,
-        )
-        return idle, fingerprint
-
     async def _settle(self, what: str) -> None:
         """Wait until every posted event is processed and nothing has moved for a second."""
-        deadline = time.monotonic() + self.settle_timeout
-        last: tuple[object, ...] | None = None
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            idle, fingerprint = await self._fingerprint()
-            if fingerprint != last:
-                last, quiet_since = fingerprint, time.monotonic()
-            elif idle and time.monotonic() - quiet_since >= _IDLE_S:
-                return
-            await asyncio.sleep(0.2)
-        self.settle_problems.append(f"{what}: the pipeline did not go idle within {self.settle_timeout:.0f}s")
+        idle = await wait_until_idle(
+            self.sessions,
+            self.observed,
+            to_ingest=self.publisher.to_ingest,
+            subscribed=self.publisher.subscriptions,
+            timeout=self.settle_timeout,
+        )
+        if not idle:
+            self.settle_problems.append(
+                f"{what}: the pipeline did not go idle within {self.settle_timeout:.0f}s"
+            )
 
     # --- the end ---------------------------------------------------------------------------
 
@@ -468,7 +260,7 @@ class _Demo:
             )
         async with self.sessions() as session:
             report = await verify_database(session)
-        checks, unexpected = match_rejections(self.expected, self.observed.rejections)
+        checks, unexpected = match_rejections(self.publisher.expected, self.observed.rejections)
         return Summary(
             scenario=self.scenario.name,
             elapsed=time.monotonic() - self.started,
@@ -498,8 +290,6 @@ class _Demo:
             "\nThe stack stays up (workers included) until Ctrl-C. In another shell, paste these and use "
             "drx matches, drx coverage, drx deliveries, drx decide, drx audit verify:"
         )
-        import shlex  # noqa: PLC0415
-
         for name, value in env.items():
             self.console.print(
                 f"export {name}={shlex.quote(value)}", markup=False, highlight=False, soft_wrap=True

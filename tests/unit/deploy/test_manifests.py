@@ -23,6 +23,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import services.cli.common
 import services.cli.main
 from shared.config import (
     DatabaseSettings,
@@ -487,7 +488,7 @@ def reaches_settings(args: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[
     def stop() -> None:
         raise _ReachedSettings
 
-    monkeypatch.setattr(services.cli.main, "_settings", stop)
+    monkeypatch.setattr(services.cli.common, "settings", stop)
     result = CliRunner().invoke(services.cli.main.app, args)
     return isinstance(result.exception, _ReachedSettings), result.output
 

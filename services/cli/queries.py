@@ -1,0 +1,114 @@
+"""``drx matches``, ``drx coverage`` and ``drx deliveries``: read what the workers have recorded.
+
+Matches and coverage come from matching's query module, deliveries from notify's table; every
+command only reads, in one session, and prints a table.
+"""
+
+# ruff: noqa: PLC0415 - database code is imported inside commands, so `drx --help` stays quick
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from services.cli import common
+from services.cli.common import console, one_of, with_session
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from shared.db.models import DeliveryRow
+
+__all__ = ["coverage_command", "deliveries_command", "matches_command"]
+
+
+def matches_command(
+    crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="proposed, confirmed, rejected, expired, fulfilled, cancelled")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 100,
+) -> None:
+    """List matches with their status and why they were proposed."""
+    from services.matching.queries import list_matches
+
+    one_of("--status", status, ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"))
+
+    rows = asyncio.run(
+        with_session(
+            common.settings(), lambda s: list_matches(s, crisis_id=crisis, status=status, limit=limit)
+        )
+    )
+    table = Table("match", "status", "need", "pledge", "quantity", "why")
+    for m in rows:
+        table.add_row(
+            m.match_id,
+            m.status,
+            m.need_id,
+            m.pledge_id,
+            f"{m.quantity.normalize():f} {m.unit}",
+            m.explanation,
+        )
+    console.print(table)
+
+
+def coverage_command(crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None) -> None:
+    """Per crisis and sector: needed, pledged, proposed, confirmed, fulfilled, shortfall."""
+    from services.matching.queries import coverage
+
+    rows = asyncio.run(with_session(common.settings(), lambda s: coverage(s, crisis_id=crisis)))
+    table = Table(
+        "crisis",
+        "sector",
+        "category",
+        "unit",
+        "needed",
+        "pledged",
+        "proposed",
+        "confirmed",
+        "fulfilled",
+        "shortfall",
+        "needs",
+    )
+    for r in rows:
+        numbers = (r.needed, r.pledged, r.proposed, r.confirmed, r.fulfilled, r.shortfall)
+        needs = ", ".join(f"{count} {label}" for label, count in sorted(r.needs_by_status.items()))
+        table.add_row(
+            r.crisis_id, r.sector, r.category, r.unit, *(f"{n.normalize():f}" for n in numbers), needs
+        )
+    console.print(table)
+
+
+def deliveries_command(
+    status: Annotated[str | None, typer.Option(help="pending, held, digested, sent or dead")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 100,
+) -> None:
+    """List notification deliveries; `--status dead` shows the dead letters with their last error."""
+    from sqlalchemy import select
+
+    one_of("--status", status, ("pending", "held", "digested", "sent", "dead"))
+
+    from shared.db.models import DeliveryRow
+
+    async def load(session: AsyncSession) -> list[DeliveryRow]:
+        query = select(DeliveryRow).order_by(DeliveryRow.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(DeliveryRow.status == status)
+        return list(await session.scalars(query))
+
+    table = Table("delivery", "status", "kind", "recipient", "channel", "attempts", "subject", "last error")
+    for d in asyncio.run(with_session(common.settings(), load)):
+        table.add_row(
+            d.delivery_id,
+            d.status,
+            d.kind,
+            d.recipient_id,
+            d.channel,
+            str(d.attempts),
+            d.subject,
+            d.last_error or "",
+        )
+    console.print(table)
