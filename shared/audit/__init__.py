@@ -1,8 +1,9 @@
 """The audit trail: an append-only, hash-chained record of every state change, in its transaction.
 
 A service calls :func:`record` wherever it changes state, with the same ``AsyncSession`` it
-changes the state with. Nothing is written then: the entry waits on the session. When that
-transaction commits, a session hook:
+changes the state with, made by a factory the hooks are installed on (:func:`install`, which
+``shared.db.session.create_session_factory`` calls). Nothing is written then: the entry waits
+on the session. When that transaction commits, a session hook:
 
 1. flushes the change itself;
 2. takes the chain's transaction-level advisory lock (``pg_advisory_xact_lock``), so one
@@ -45,7 +46,7 @@ from shared.audit.export import (
     record_writer,
     write_csv,
 )
-from shared.audit.record import cli_actor, record
+from shared.audit.record import AuditNotInstalledError, cli_actor, install, record
 from shared.audit.verify import (
     ChainProblem,
     ChainReport,
@@ -64,6 +65,7 @@ __all__ = [
     "GENESIS_HASH",
     "HXL_TAGS",
     "AuditEntry",
+    "AuditNotInstalledError",
     "AuditRecord",
     "ChainProblem",
     "ChainReport",
@@ -74,6 +76,7 @@ __all__ = [
     "compare_with_copy",
     "export_range",
     "format_at",
+    "install",
     "iter_records",
     "json_safe",
     "jsonl_line",

@@ -5,6 +5,12 @@ transaction commits, ``before_commit`` (which runs inside SQLAlchemy's greenlet 
 ``AsyncSession`` too) hands the waiting entries to :func:`shared.audit.chain.append`, in the same
 transaction. A transaction that rolls back writes nothing, so the chain has no gaps; entries
 recorded inside a savepoint that rolls back are dropped with it.
+
+The hooks are installed explicitly, by :func:`install`, on a session factory
+(``shared.db.session.create_session_factory`` does it for every factory drx makes), not on
+SQLAlchemy's global ``Session`` class at import: importing drx changes no one else's sessions,
+and which sessions write audit records is decided where they are made. A session without the
+hooks would drop an entry silently at commit, so :func:`record` refuses one.
 """
 
 from __future__ import annotations
@@ -12,20 +18,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import getpass
+from typing import cast
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shared.audit.chain import append
 from shared.audit.entry import AuditEntry, safe_entry
 from shared.logging import get_logger
 
-__all__ = ["cli_actor", "record"]
+__all__ = ["AuditNotInstalledError", "cli_actor", "install", "record"]
 
 _PENDING = "drx.audit.pending"  # key in Session.info
 
 log = get_logger(__name__)
+
+
+class AuditNotInstalledError(RuntimeError):
+    """:func:`record` was given a session whose factory has no audit hooks: the entry would be lost."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,13 +54,21 @@ def record(
 
     ``at`` is when the change happened (aware; default: now). ``before``/``after`` are made
     JSON-safe here (Decimal, date, datetime, UUID become strings), so a value JSON cannot hold
-    (NaN, infinity) fails at the call, not at commit.
+    (NaN, infinity) fails at the call, not at commit. A session from a factory :func:`install`
+    was not called on raises :class:`AuditNotInstalledError`: its commit would not write the entry.
     """
+    sync = session.sync_session
+    if _before_commit not in sync.dispatch.before_commit:
+        msg = (
+            f"this session ({type(sync).__qualname__}) has no audit hooks, so its commit would drop "
+            "the entry: open it from shared.db.session.create_session_factory, or call audit.install "
+            "on its factory"
+        )
+        raise AuditNotInstalledError(msg)
     when = at if at is not None else dt.datetime.now(dt.UTC)
     if when.utcoffset() is None:
         msg = "audit record time must be timezone-aware"
         raise ValueError(msg)
-    sync = session.sync_session
     pending = _Pending(
         prefix=topic_prefix,
         entry=safe_entry(entry),
@@ -108,7 +127,42 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
         session.info.pop(_PENDING, None)
 
 
-event.listen(Session, "before_commit", _before_commit)
-event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-event.listen(Session, "after_commit", _after_commit)
-event.listen(Session, "after_transaction_end", _after_transaction_end)
+_HOOKS = (
+    ("before_commit", _before_commit),
+    ("after_soft_rollback", _after_soft_rollback),
+    ("after_commit", _after_commit),
+    ("after_transaction_end", _after_transaction_end),
+)
+
+
+def install(factory: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Give every session ``factory`` makes from now on the audit hooks; returns ``factory``.
+
+    The hooks go on a ``Session`` subclass of the factory's own, set as its
+    ``sync_session_class`` (SQLAlchemy's way to put session events on an ``async_sessionmaker``),
+    so no other factory's sessions change. Idempotent: a factory whose sessions already have the
+    hooks is left as it is, so entries are never written twice.
+    """
+    current: type[Session] = factory.kw.get("sync_session_class") or factory.class_.sync_session_class
+    if _installed(current):
+        return factory
+    audited = cast(
+        "type[Session]",
+        type(
+            "AuditedSession",
+            (current,),
+            {"__module__": __name__, "__doc__": "A session that writes its audit entries at commit."},
+        ),
+    )
+    for name, hook in _HOOKS:
+        event.listen(audited, name, hook)
+    factory.configure(sync_session_class=audited)
+    return factory
+
+
+def _installed(session_class: type[Session]) -> bool:
+    return any(
+        event.contains(cls, "before_commit", _before_commit)
+        for cls in session_class.__mro__
+        if issubclass(cls, Session)
+    )
