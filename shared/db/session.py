@@ -1,9 +1,15 @@
-"""Engine and session factories (async, psycopg 3)."""
+"""Engine and session factories (async, psycopg 3).
+
+:func:`create_session_factory` is the one place drx makes sessions: every worker, the CLI, the
+demo, the benchmarks and the tests open them from it, so every session drx opens writes the
+audit entries recorded on it at commit (:func:`shared.audit.install`).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from shared import audit
 from shared.config import DatabaseSettings
 
 __all__ = ["create_engine", "create_session_factory"]
@@ -19,4 +25,5 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions on ``engine`` that keep loaded rows after commit and write their audit entries then."""
+    return audit.install(async_sessionmaker(engine, expire_on_commit=False))

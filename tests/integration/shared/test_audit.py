@@ -14,6 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from typer.testing import CliRunner
 
 from services.cli.audit import audit_app
@@ -120,6 +121,22 @@ class TestWrittenWithTheChange:
             with pytest.raises(DBAPIError):
                 await session.commit()  # fails at the flush, before the chain is touched
         assert await rows(sessions) == []
+
+    async def test_a_factory_without_the_hooks_cannot_change_state_without_its_record(self, sessions):
+        plain = async_sessionmaker(sessions.kw["bind"])  # not made by create_session_factory
+
+        async def change_and_record() -> None:
+            async with plain.begin() as session:
+                session.add(ProcessedEvent(consumer="t", event_id="e-1"))
+                audit.record(session, PREFIX, entry(1))
+
+        with pytest.raises(audit.AuditNotInstalledError):
+            await change_and_record()
+        async with sessions() as session:
+            assert await session.scalar(select(ProcessedEvent.event_id)) is None  # rolled back
+        assert await rows(sessions) == []
+        await write(sessions, 2)  # the same engine, through drx's factory: written
+        assert [r.entity_id for r in await rows(sessions)] == ["need-2"]
 
     async def test_concurrent_transactions_make_one_contiguous_chain(self, sessions):
         """20 sessions at once, each with several records and some rolling back: one verified chain."""

@@ -13,10 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.audit import GENESIS_HASH, AuditEntry, chain, verify_chain
+from shared.config import DatabaseSettings
+from shared.db.session import create_engine, create_session_factory
 
 T0 = dt.datetime(2026, 11, 24, 9, 30, 1, 250000, tzinfo=dt.UTC)
 DOCS = Path(__file__).parents[3] / "docs" / "audit.md"
@@ -224,17 +227,30 @@ class TestExport:
         assert "record 3" in run.stderr
 
 
+def audited_session() -> AsyncSession:
+    """A session (bound to nothing) from a factory with the audit hooks."""
+    return audit.install(async_sessionmaker())()
+
+
 class TestRecord:
     def test_entries_wait_on_the_session_until_commit(self):
-        session = AsyncSession()
+        session = audited_session()
         audit.record(session, "drx.", AuditEntry("a", "x.y", "t", "1", after={"n": Decimal("1.5")}), at=T0)
         (pending,) = session.sync_session.info["drx.audit.pending"]
         assert pending.entry.after == {"n": "1.5"}
         assert pending.at == T0
 
     def test_a_naive_time_is_refused(self):
+        naive = dt.datetime(2026, 1, 1)  # noqa: DTZ001
         with pytest.raises(ValueError, match="timezone-aware"):
-            audit.record(AsyncSession(), "drx.", AuditEntry("a", "x.y", "t", "1"), at=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+            audit.record(audited_session(), "drx.", AuditEntry("a", "x.y", "t", "1"), at=naive)
+
+    @pytest.mark.parametrize("session", [AsyncSession, async_sessionmaker()], ids=["bare", "not installed"])
+    def test_a_session_without_the_hooks_is_refused_rather_than_losing_the_entry(self, session):
+        plain = session()
+        with pytest.raises(audit.AuditNotInstalledError, match="no audit hooks"):
+            audit.record(plain, "drx.", AuditEntry("a", "x.y", "t", "1"), at=T0)
+        assert "drx.audit.pending" not in plain.sync_session.info
 
     def test_cli_actor(self):
         assert audit.cli_actor("alice") == "alice"
@@ -251,6 +267,33 @@ class TestRecord:
         assert event.data["hash"] == rec.hash
         assert event.subject == "need/need-0"
         assert event.correlationid == "c-0"
+
+
+class TestInstall:
+    """The hooks go on one factory's sessions, explicitly; never on SQLAlchemy's Session class."""
+
+    def _hooked(self, session: AsyncSession | Session) -> bool:
+        sync = session.sync_session if isinstance(session, AsyncSession) else session
+        return any(hook.__module__ == "shared.audit.record" for hook in sync.dispatch.before_commit)
+
+    def test_only_the_installed_factory_gets_the_hooks(self):
+        installed, other = audit.install(async_sessionmaker()), async_sessionmaker()
+        assert self._hooked(installed())
+        assert not self._hooked(other())
+        assert not self._hooked(AsyncSession())
+        assert not self._hooked(Session())  # SQLAlchemy's own class is left alone
+
+    def test_installing_twice_hooks_once(self):
+        factory = audit.install(async_sessionmaker(expire_on_commit=False))
+        session_class = factory.kw["sync_session_class"]
+        assert audit.install(factory) is factory
+        assert factory.kw["sync_session_class"] is session_class
+        assert len(list(factory().sync_session.dispatch.before_commit)) == 1
+        assert factory().sync_session.expire_on_commit is False  # the factory's own settings stay
+
+    def test_drx_session_factory_installs_them(self):
+        engine = create_engine(DatabaseSettings(url="postgresql+psycopg://drx@localhost/drx"))
+        assert self._hooked(create_session_factory(engine)())
 
 
 class TestCompareWithCopy:

@@ -1,0 +1,90 @@
+"""The audit trail: an append-only, hash-chained record of every state change, in its transaction.
+
+A service calls :func:`record` wherever it changes state, with the same ``AsyncSession`` it
+changes the state with, made by a factory the hooks are installed on (:func:`install`, which
+``shared.db.session.create_session_factory`` calls). Nothing is written then: the entry waits
+on the session. When that transaction commits, a session hook:
+
+1. flushes the change itself;
+2. takes the chain's transaction-level advisory lock (``pg_advisory_xact_lock``), so one
+   transaction at a time appends to the chain; taking it last, at commit, keeps it out of the
+   lock order of the row and advisory locks services take while they work;
+3. reads the last record's ``seq`` and ``hash``, numbers the waiting entries ``seq + 1, …``,
+   chains their hashes, inserts them into ``audit_log`` and enqueues one
+   ``org.drx.audit.recorded`` event per record in the transactional outbox.
+
+A transaction that rolls back writes nothing, so the chain has no gaps. Entries recorded inside a
+savepoint that rolls back are dropped with it. Sessions must run at READ COMMITTED (PostgreSQL's
+default): the chain's tail is read after the lock, in a fresh snapshot.
+
+The modules, smallest first: :mod:`~shared.audit.entry` (what a caller writes, made JSON-safe),
+:mod:`~shared.audit.chain` (the hash recipe, the record, appending under the lock),
+:mod:`~shared.audit.record` (:func:`record` and the session hooks), :mod:`~shared.audit.verify`
+and :mod:`~shared.audit.export` (reading the chain back). The pure half (hashing, chaining,
+verification, export formats) needs no database; docs/audit.md gives the hash recipe in words and
+as a stand-alone script. Callers use this package's names: ``from shared import audit``.
+"""
+
+from shared.audit.chain import (
+    AUDIT_EVENT_TYPE,
+    AUDIT_KEY,
+    AUDIT_SOURCE,
+    GENESIS_HASH,
+    AuditRecord,
+    canonical_json,
+    chain,
+    format_at,
+    record_hash,
+)
+from shared.audit.entry import AuditEntry, json_safe
+from shared.audit.export import (
+    CSV_COLUMNS,
+    HXL_TAGS,
+    export_range,
+    iter_records,
+    jsonl_line,
+    record_writer,
+    write_csv,
+)
+from shared.audit.record import AuditNotInstalledError, cli_actor, install, record
+from shared.audit.verify import (
+    ChainProblem,
+    ChainReport,
+    ChainVerifier,
+    compare_with_copy,
+    stored_hashes,
+    verify_chain,
+    verify_database,
+)
+
+__all__ = [
+    "AUDIT_EVENT_TYPE",
+    "AUDIT_KEY",
+    "AUDIT_SOURCE",
+    "CSV_COLUMNS",
+    "GENESIS_HASH",
+    "HXL_TAGS",
+    "AuditEntry",
+    "AuditNotInstalledError",
+    "AuditRecord",
+    "ChainProblem",
+    "ChainReport",
+    "ChainVerifier",
+    "canonical_json",
+    "chain",
+    "cli_actor",
+    "compare_with_copy",
+    "export_range",
+    "format_at",
+    "install",
+    "iter_records",
+    "json_safe",
+    "jsonl_line",
+    "record",
+    "record_hash",
+    "record_writer",
+    "stored_hashes",
+    "verify_chain",
+    "verify_database",
+    "write_csv",
+]
