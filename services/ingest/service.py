@@ -112,16 +112,41 @@ class IngestService:
         parsed: Parsed | Rejected,
         now: dt.datetime,
     ) -> Result:
-        raw_key = raw.inbox_key
+        """One record: the inbox claim, the rules, then the accepted change or the one refusal."""
         if isinstance(parsed, Rejected):
-            if not await inbox.claim(session, CONSUMER, raw_key):
-                return Result("duplicate", raw_key)
-            self._reject(session, raw, parsed.reason, parsed.envelope, now)
-            return Result("rejected", parsed.reason)
+            reason, envelope = parsed.reason, parsed.envelope
+        else:
+            envelope = parsed.envelope
+            if not await inbox.claim(session, CONSUMER, envelope.dedupe_key()):
+                return Result("duplicate", envelope.dedupe_key())
+            stored, outcome = await self._decide(repo, parsed, now)
+            if isinstance(outcome, domain.Stale):
+                return Result("stale", outcome.reason)
+            if isinstance(outcome, domain.Accept):
+                await self._accept(repo, session, outcome, stored=stored, envelope=envelope, now=now)
+                return Result("accepted", envelope.type)
+            reason = outcome.reason
+            await inbox.release(session, CONSUMER, envelope.dedupe_key())  # it may come again, fixed
+        # Refused: claim this very record, which may have been refused already.
+        if not await inbox.claim(session, CONSUMER, raw.inbox_key):
+            return Result("duplicate", raw.inbox_key)
+        reject(
+            session,
+            self._prefix,
+            refused_by=INGEST_SOURCE,
+            position=raw.position,
+            original=raw.value,
+            reason=reason,
+            envelope=envelope,
+            now=now,
+        )
+        return Result("rejected", reason)
 
+    async def _decide(
+        self, repo: IngestRepository, parsed: Parsed, now: dt.datetime
+    ) -> tuple[domain.Stored | None, domain.Outcome]:
+        """Load what the event touches (the I/O), then ask the pure rules; also the stored entity."""
         envelope, data = parsed.envelope, parsed.data
-        if not await inbox.claim(session, CONSUMER, envelope.dedupe_key()):
-            return Result("duplicate", envelope.dedupe_key())
         kind, entity_id = _entity_of(data)
         stored = await repo.load(kind, entity_id) if kind is not None and entity_id is not None else None
         crisis_id = getattr(data, "crisis_id", None) if kind != "crisis" else None
@@ -147,34 +172,33 @@ class IngestService:
                 f"internal error while applying this event ({type(error).__name__}); "
                 "operators can replay it from the rejected topic once fixed"
             )
-        match outcome:
-            case domain.Reject(reason):
-                await inbox.release(session, CONSUMER, envelope.dedupe_key())  # it may come again, fixed
-                if not await inbox.claim(
-                    session, CONSUMER, raw_key
-                ):  # but this very record was refused already
-                    return Result("duplicate", raw_key)
-                self._reject(session, raw, reason, envelope, now)
-                return Result("rejected", reason)
-            case domain.Stale(reason):
-                return Result("stale", reason)
-            case domain.Accept(records, close_needs_of):
-                before = stored.state if stored is not None else None
-                for record in records:
-                    if not isinstance(record, canonical.DecisionRecorded):
-                        await repo.save(record, expect_new=stored is None)
-                    self._publish(session, record, envelope, now)
-                    self._audit(session, record, before, envelope)
-                if close_needs_of is not None:
-                    open_needs = {
-                        state["need_id"]: state for state in await repo.open_needs_of(close_needs_of)
-                    }
-                    for need in domain.close_needs(list(open_needs.values())):
-                        await repo.save(need, expect_new=False)
-                        self._publish(session, need, envelope, now)
-                        self._audit(session, need, open_needs[need.need_id], envelope)
-                return Result("accepted", envelope.type)
-        raise AssertionError(outcome)  # pragma: no cover
+        return stored, outcome
+
+    async def _accept(
+        self,
+        repo: IngestRepository,
+        session: AsyncSession,
+        accepted: domain.Accept,
+        *,
+        stored: domain.Stored | None,
+        envelope: CloudEvent,
+        now: dt.datetime,
+    ) -> None:
+        """Save, publish and audit the accepted records, and close a closed crisis's open needs."""
+        before = stored.state if stored is not None else None
+        for record in accepted.records:
+            if not isinstance(record, canonical.DecisionRecorded):
+                await repo.save(record, expect_new=stored is None)
+            self._publish(session, record, envelope, now)
+            self._audit(session, record, before, envelope)
+        if accepted.close_needs_of is not None:
+            open_needs = {
+                state["need_id"]: state for state in await repo.open_needs_of(accepted.close_needs_of)
+            }
+            for need in domain.close_needs(list(open_needs.values())):
+                await repo.save(need, expect_new=False)
+                self._publish(session, need, envelope, now)
+                self._audit(session, need, open_needs[need.need_id], envelope)
 
     # --- scheduled jobs ------------------------------------------------------------------------
 
@@ -265,25 +289,6 @@ class IngestService:
                 causing_event_id=cause.id,
                 correlation_id=cause.correlationid or cause.id,
             ),
-        )
-
-    def _reject(
-        self,
-        session: AsyncSession,
-        raw: RawMessage,
-        reason: str,
-        envelope: CloudEvent | None,
-        now: dt.datetime,
-    ) -> None:
-        reject(
-            session,
-            self._prefix,
-            refused_by=INGEST_SOURCE,
-            position=raw.position,
-            original=raw.value,
-            reason=reason,
-            envelope=envelope,
-            now=now,
         )
 
 

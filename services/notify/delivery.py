@@ -29,19 +29,17 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify.channels import Channels, DeliveryError, Outgoing
-from services.notify.domain import Digest, delivery_id, digest_period, retry_delay
-from services.notify.service import Clock, enqueue_sent
-from services.notify.templates import render_digest
-from shared import audit
+from services.notify.domain import Digest, digest_period, retry_delay
+from services.notify.outputs import audit_attempt, audit_digested, digest_delivery, enqueue_sent
+from services.notify.repository import NotifyRepository
 from shared.config import NotifySettings
-from shared.db.models import DeliveryRow, SubscriptionRow
+from shared.db.models import DeliveryRow
 from shared.logging import get_logger
 from shared.observability import dead_letter, notification_attempt
+from shared.scheduling import Clock
 
 __all__ = ["Attempt", "DeliveryLoop"]
 
@@ -138,22 +136,8 @@ class DeliveryLoop:
     async def claim(self, limit: int, now: dt.datetime | None = None) -> list[Attempt]:
         now = now or self._clock()
         lease = dt.timedelta(seconds=self._settings.webhook_timeout_s + _LEASE_MARGIN_S)
-        due = (
-            select(DeliveryRow.delivery_id)
-            .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
-            .order_by(DeliveryRow.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         async with self._sessions.begin() as session:
-            rows = (
-                await session.execute(
-                    update(DeliveryRow)
-                    .where(DeliveryRow.delivery_id.in_(due.scalar_subquery()))
-                    .values(attempts=DeliveryRow.attempts + 1, next_attempt_at=now + lease)
-                    .returning(DeliveryRow)
-                )
-            ).scalars()
+            rows = await NotifyRepository(session).lease_due(now, lease, limit)
             return [Attempt(_as_dict(row), row.attempts) for row in rows]
 
     async def attempt(self, claimed: Attempt) -> None:
@@ -191,7 +175,10 @@ class DeliveryLoop:
             if not await self._settle(session, claimed, status="sent", sent_at=now, last_error=None):
                 return
             enqueue_sent(session, self._prefix, claimed.row, now)
-            self._audit(session, claimed, "notification.sent", {"attempts": claimed.attempt}, now)
+            after = {"attempts": claimed.attempt}
+            audit_attempt(
+                session, self._prefix, claimed.row, action="notification.sent", after=after, now=now
+            )
         notification_attempt(claimed.row["channel"], "sent")
         log.info("notification sent", delivery_id=claimed.row["delivery_id"], attempts=claimed.attempt)
 
@@ -205,7 +192,8 @@ class DeliveryLoop:
                 dead = await self._settle(session, claimed, status="dead", last_error=error)
                 if dead:
                     after = {"attempts": claimed.attempt, "last_error": error}
-                    self._audit(session, claimed, "notification.dead_lettered", after, now)
+                    action = "notification.dead_lettered"
+                    audit_attempt(session, self._prefix, claimed.row, action=action, after=after, now=now)
             if dead:
                 notification_attempt(channel, "dead")
                 dead_letter(channel)
@@ -230,32 +218,7 @@ class DeliveryLoop:
     @staticmethod
     async def _settle(session: AsyncSession, claimed: Attempt, **values: Any) -> bool:
         """Write the outcome only if no later attempt took the row over (its lease ran out)."""
-        result = await session.execute(
-            update(DeliveryRow)
-            .where(
-                DeliveryRow.delivery_id == claimed.row["delivery_id"],
-                DeliveryRow.attempts == claimed.attempt,
-                DeliveryRow.status == "pending",
-            )
-            .values(**values)
-            .returning(DeliveryRow.delivery_id)
-        )
-        return result.scalar() is not None
-
-    def _audit(
-        self, session: AsyncSession, claimed: Attempt, action: str, after: dict[str, Any], now: dt.datetime
-    ) -> None:
-        entry = audit.AuditEntry(
-            actor="drx:notify",
-            action=action,
-            entity_type="notification",
-            entity_id=claimed.row["delivery_id"],
-            before={"status": "pending"},
-            after={"status": action.removeprefix("notification."), **after},
-            causing_event_id=claimed.row["causing_event_id"],
-            correlation_id=claimed.row["correlation_id"],
-        )
-        audit.record(session, self._prefix, entry, at=now)
+        return await NotifyRepository(session).settle(claimed.row["delivery_id"], claimed.attempt, **values)
 
     # --- digests ---------------------------------------------------------------------------------
 
@@ -267,93 +230,32 @@ class DeliveryLoop:
         now = now or self._clock()
         created = 0
         async with self._sessions.begin() as session:
-            held = (
-                await session.execute(
-                    select(DeliveryRow, SubscriptionRow.digest)
-                    .join(SubscriptionRow, SubscriptionRow.subscription_id == DeliveryRow.subscription_id)
-                    .where(DeliveryRow.status == "held")
-                    .order_by(DeliveryRow.subscription_id, DeliveryRow.created_at, DeliveryRow.delivery_id)
-                    .with_for_update(of=DeliveryRow, skip_locked=True)
-                )
-            ).all()
+            repo = NotifyRepository(session)
+            held = await repo.held()
 
-            def period(item: tuple[DeliveryRow, str]) -> tuple[str, dt.datetime, dt.datetime]:
+            def period_of(item: tuple[DeliveryRow, str]) -> tuple[str, dt.datetime, dt.datetime]:
                 row, mode = item
                 return (row.subscription_id, *digest_period(_digest_mode(mode), row.created_at))
 
-            for (subscription_id, start, end), group in groupby(held, key=period):
+            for (subscription_id, start, end), group in groupby(held, key=period_of):
                 if end > now:
                     continue  # the period is still open
                 items = [row for row, _ in group]
-                await self._digest(
-                    session, subscription_id=subscription_id, start=start, end=end, items=items, now=now
+                digest = digest_delivery(subscription_id, start, end, items, now)
+                folded = [i.delivery_id for i in items]
+                await repo.add_digest(digest, folded)
+                audit_digested(
+                    session, self._prefix, digest["delivery_id"], folded=folded, period=(start, end), now=now
                 )
                 created += 1
         if created:
             self.wake()
         return created
 
-    async def _digest(
-        self,
-        session: AsyncSession,
-        *,
-        subscription_id: str,
-        start: dt.datetime,
-        end: dt.datetime,
-        items: list[DeliveryRow],
-        now: dt.datetime,
-    ) -> None:
-        first = items[0]
-        subject_id = f"{subscription_id}:{start.isoformat()}:{first.delivery_id}"
-        digest_id = delivery_id(first.recipient_id, first.channel, "digest", subject_id)
-        subject, text = render_digest([(i.subject, i.text) for i in items], start, end)
-        await session.execute(
-            insert(DeliveryRow)
-            .values(
-                delivery_id=digest_id,
-                subscription_id=subscription_id,
-                recipient_id=first.recipient_id,
-                recipient_kind=first.recipient_kind,
-                channel=first.channel,
-                address=first.address,
-                key_id=first.key_id,
-                kind="digest",
-                subject_id=subject_id,
-                subject=subject,
-                text=text,
-                payload={"kind": "digest", "items": [i.payload for i in items]},
-                status="pending",
-                next_attempt_at=now,
-                created_at=now,
-                # No one event caused it: the scheduled job folded many. It starts its own flow.
-                causing_event_id=None,
-                correlation_id=digest_id,
-            )
-            .on_conflict_do_nothing()
-        )
-        ids = [i.delivery_id for i in items]
-        await session.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.delivery_id.in_(ids))
-            .values(status="digested", digest_id=digest_id)
-        )
-        entry = audit.AuditEntry(
-            actor="drx:notify",
-            action="notification.digested",
-            entity_type="notification",
-            entity_id=digest_id,
-            after={"items": ids, "period_start": start.isoformat(), "period_end": end.isoformat()},
-            correlation_id=digest_id,
-        )
-        audit.record(session, self._prefix, entry, at=now)
-
     async def backlog(self) -> int:
         """Deliveries waiting to be sent (due or not), for metrics and tests."""
         async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == "pending")
-            )
-            return int(count or 0)
+            return await NotifyRepository(session).backlog()
 
 
 def _digest_mode(mode: str) -> Digest:

@@ -1,4 +1,5 @@
-"""Notify's rules, without I/O: who hears about what, when to retry, when a digest is due.
+"""Notify's rules, without I/O: who hears about what, who may manage a subscription, when to
+retry, when a digest is due.
 
 Everything here is a plain function of its arguments (the clock and the random source are
 parameters), so the rules are unit-tested on their own; ``service.py`` and ``delivery.py`` apply
@@ -20,7 +21,9 @@ __all__ = [
     "REMINDER_AUDIENCE",
     "Audience",
     "Recipient",
+    "RegisteredSource",
     "SubscriptionView",
+    "authorise",
     "delivery_id",
     "digest_period",
     "match_recipients",
@@ -117,6 +120,37 @@ def owner_recipients(
         if sub.recipient_kind == owner_kind and sub.recipient_id == owner_id:
             chosen.setdefault(sub.channel, Recipient(sub))
     return list(chosen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSource:
+    """A row of the source registry (``sources``), as the rules see it."""
+
+    source: str
+    role: str
+    party_id: str
+
+
+def authorise(
+    source: str, registered: RegisteredSource | None, recipient_kind: str | None, recipient_id: str | None
+) -> str | None:
+    """Why ``source`` may not manage the subscription of this recipient, or None if it may.
+
+    ``registered`` is the source's registry row (None: not registered); the recipient is the one
+    a ``subscription.set`` names, or the stored subscription a ``.removed`` names (both None when
+    there is none). Coordinators manage any subscription; an organisation or donor only its own
+    party's.
+    """
+    if registered is None:
+        return f"source {source!r} is not registered (drx sources add)"
+    if registered.role == "coordinator":
+        return None
+    if recipient_kind != registered.role or recipient_id != registered.party_id:
+        return (
+            f"source {source!r} is a {registered.role} for {registered.party_id!r}; it may manage only "
+            f"its own {registered.role} subscriptions"
+        )
+    return None
 
 
 def delivery_id(recipient_id: str, channel: str, kind: str, subject_id: str) -> str:

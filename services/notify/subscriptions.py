@@ -2,22 +2,22 @@
 
 Two doors lead here: ``drx subscribe add|remove|list`` and the ``intake.subscriptions`` topic
 (``org.drx.subscription.set`` / ``.removed``, applied by the notify worker). Both validate with
-the same model, :class:`shared.events.inbound.SubscriptionSet`.
+the same model, :class:`shared.events.inbound.SubscriptionSet`. Who may manage a subscription is a
+rule, :func:`services.notify.domain.authorise`; the SQL is in ``repository.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notify.repository import NotifyRepository
 from shared import audit
-from shared.db.models import SourceRow, SubscriptionRow
+from shared.db.models import SubscriptionRow
 from shared.events.inbound import SubscriptionSet
 
-__all__ = ["authorise", "list_subscriptions", "remove_subscription", "set_subscription"]
+__all__ = ["list_subscriptions", "remove_subscription", "set_subscription"]
 
 _FIELDS = (
     "recipient_id",
@@ -47,13 +47,10 @@ async def set_subscription(
     causing_event_id: str | None = None,
 ) -> None:
     """Add ``sub`` or replace the subscription with its id (and reactivate it)."""
-    before = _state(await session.get(SubscriptionRow, sub.subscription_id, with_for_update=True))
+    repo = NotifyRepository(session)
+    before = _state(await repo.subscription(sub.subscription_id, lock=True))
     values = sub.model_dump() | {"active": True}
-    await session.execute(
-        insert(SubscriptionRow)
-        .values(**values)
-        .on_conflict_do_update(index_elements=["subscription_id"], set_=values)
-    )
+    await repo.put_subscription(values)
     entry = audit.AuditEntry(
         actor=actor,
         action="subscription.added" if before is None else "subscription.replaced",
@@ -75,7 +72,7 @@ async def remove_subscription(
     causing_event_id: str | None = None,
 ) -> bool:
     """Deactivate a subscription (rows stay: deliveries refer to them). False if unknown or inactive."""
-    row = await session.get(SubscriptionRow, subscription_id, with_for_update=True)
+    row = await NotifyRepository(session).subscription(subscription_id, lock=True)
     if row is None or not row.active:
         return False
     before = _state(row)
@@ -96,27 +93,4 @@ async def remove_subscription(
 async def list_subscriptions(
     session: AsyncSession, *, include_inactive: bool = False
 ) -> list[SubscriptionRow]:
-    query = select(SubscriptionRow).order_by(SubscriptionRow.subscription_id)
-    if not include_inactive:
-        query = query.where(SubscriptionRow.active)
-    return list(await session.scalars(query))
-
-
-async def authorise(
-    session: AsyncSession, source: str, recipient_kind: str | None, recipient_id: str | None
-) -> str | None:
-    """Why ``source`` may not manage this subscription, or None if it may.
-
-    Coordinators manage any subscription; an organisation or donor only its own party's.
-    """
-    registered = await session.get(SourceRow, source)
-    if registered is None:
-        return f"source {source!r} is not registered (drx sources add)"
-    if registered.role == "coordinator":
-        return None
-    if recipient_kind != registered.role or recipient_id != registered.party_id:
-        return (
-            f"source {source!r} is a {registered.role} for {registered.party_id!r}; it may manage only "
-            f"its own {registered.role} subscriptions"
-        )
-    return None
+    return await NotifyRepository(session).subscriptions(include_inactive=include_inactive)

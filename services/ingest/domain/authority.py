@@ -1,0 +1,57 @@
+"""Who may post what: the source's role and party, the owner of a stored entity, its revision."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from services.ingest.domain.values import Outcome, Reject, Role, SourceInfo, Stale, Stored
+
+__all__ = ["UNREGISTERED_HINT", "authorise_owner", "authorise_party", "authorise_role", "check_update"]
+
+UNREGISTERED_HINT = "register it with `drx sources add`"
+
+
+def authorise_role(source: SourceInfo | None, envelope_source: str, role: Role, what: str) -> Reject | None:
+    if source is None:
+        return Reject(f"not authorised: source {envelope_source!r} is not registered; {UNREGISTERED_HINT}")
+    if source.role != role:
+        registered = f"{envelope_source!r} is registered as {source.role}"
+        return Reject(f"not authorised: only {role} sources may {what}; {registered}")
+    return None
+
+
+def authorise_owner(stored: Stored, envelope_source: str, kind: str, entity_id: str) -> Reject | None:
+    if stored.source != envelope_source:
+        return Reject(f"not authorised: {kind} {entity_id!r} was posted by another source")
+    return None
+
+
+def authorise_party(
+    source: SourceInfo | None, envelope_source: str, role: Literal["organisation", "donor"], party_id: str
+) -> Reject | None:
+    """The source has the role, and posts for the organisation or donor named in the data."""
+    what = "post needs" if role == "organisation" else "post pledges"
+    if refused := authorise_role(source, envelope_source, role, what):
+        return refused
+    assert source is not None
+    if party_id != source.party_id:
+        posts_for = f"posts for {role} {source.party_id!r}, not {party_id!r}"
+        return Reject(f"not authorised: source {envelope_source!r} {posts_for}")
+    return None
+
+
+def check_update(
+    kind: str, entity_id: str, revision: int, stored: Stored | None, envelope_source: str, *, live_status: str
+) -> Outcome | None:
+    """For an entity already stored: same source, newer revision, still live."""
+    if stored is None:
+        return None
+    if refused := authorise_owner(stored, envelope_source, kind, entity_id):
+        return refused
+    if revision <= stored.revision:
+        return Stale(
+            f"{kind} {entity_id!r} is at revision {stored.revision}; revision {revision} is not newer"
+        )
+    if stored.status != live_status:
+        return Reject(f"{kind} {entity_id!r} is {stored.status}; post a new {kind} instead")
+    return None

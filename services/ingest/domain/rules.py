@@ -1,0 +1,260 @@
+"""Ingest's acceptance rules: what one valid inbound event does, given the state it touches.
+
+:func:`decide` is a plain function of values (the event's data, the registered source, the stored
+entity and crises, ``today``, the reference data): no I/O and no clock, so a replayed message is
+judged by when it was sent, and every reason it can give is unit-tested without a server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel
+
+from services.ingest.domain.authority import authorise_owner, authorise_party, authorise_role, check_update
+from services.ingest.domain.checks import (
+    ISO_SUBDIVISION,
+    check_crisis_ref,
+    check_place,
+    check_spec,
+    normal_place,
+    normal_spec,
+)
+from services.ingest.domain.values import (
+    Accept,
+    Outcome,
+    Problems,
+    Reference,
+    Reject,
+    SourceInfo,
+    Stale,
+    Stored,
+)
+from shared.events import canonical, inbound
+from shared.reference import is_country, is_subdivision
+
+__all__ = ["decide"]
+
+
+def decide(
+    event_type: str,
+    data: BaseModel,
+    envelope_source: str,
+    *,
+    source: SourceInfo | None,
+    stored: Stored | None,
+    crisis: Stored | None,
+    earmarked_crises: dict[str, Stored | None],
+    today: dt.date,
+    ref: Reference,
+) -> Outcome:
+    """What one valid inbound event does, given the stored state it touches.
+
+    ``stored`` is the entity the event is about (crisis, need or pledge), ``crisis`` the crisis a
+    need or pledge refers to, ``earmarked_crises`` the crises a pledge is earmarked to.
+    """
+    match data:
+        case inbound.CrisisClosed():
+            return _decide_crisis_closed(data, envelope_source, source, stored)
+        case inbound.CrisisDeclared():
+            return _decide_crisis(data, envelope_source, source, stored)
+        case inbound.NeedWithdrawn():
+            return _decide_withdrawal("need", data.need_id, data, envelope_source, stored)
+        case inbound.NeedPosted():
+            return _decide_need(
+                data, envelope_source, source=source, stored=stored, crisis=crisis, today=today, ref=ref
+            )
+        case inbound.PledgeWithdrawn():
+            return _decide_withdrawal("pledge", data.pledge_id, data, envelope_source, stored)
+        case inbound.PledgePosted():
+            return _decide_pledge(
+                data,
+                envelope_source,
+                source=source,
+                stored=stored,
+                crisis=crisis,
+                earmarked_crises=earmarked_crises,
+                today=today,
+                ref=ref,
+            )
+        case inbound.MatchDecided():
+            refused = authorise_role(source, envelope_source, "coordinator", "decide on matches")
+            if refused:
+                return refused
+            return Accept((canonical.DecisionRecorded(**data.model_dump(), source=envelope_source),))
+    return Reject(f"event type {event_type!r} is not handled by ingest")  # the registry guards the topics
+
+
+def _decide_crisis(
+    data: inbound.CrisisDeclared,
+    envelope_source: str,
+    source: SourceInfo | None,
+    stored: Stored | None,
+) -> Outcome:
+    refused = authorise_role(source, envelope_source, "coordinator", "declare, update or close crises")
+    if refused:
+        return refused
+    if stored is not None:
+        if data.revision <= stored.revision:
+            return Stale(f"crisis {data.crisis_id!r} is at revision {stored.revision}")
+        if stored.status == "closed":
+            return Reject(f"crisis {data.crisis_id!r} is closed; declare a new crisis instead")
+    problems = Problems()
+    for index, country in enumerate(data.countries):
+        if not is_country(country):
+            problems.add(f"data.countries[{index}]", f"{country!r} is not an ISO 3166-1 alpha-3 country code")
+    for index, area in enumerate(data.areas):
+        if ISO_SUBDIVISION.match(area) and not any(is_subdivision(area.upper(), c) for c in data.countries):
+            problems.add(
+                f"data.areas[{index}]", f"{area!r} is not a subdivision of {', '.join(data.countries)}"
+            )
+    if rejected := problems.reject():
+        return rejected
+    areas = tuple(a.upper() if ISO_SUBDIVISION.match(a) else a for a in data.areas)
+    record = canonical.CrisisRecorded(
+        **{**data.model_dump(), "areas": areas}, status="active", source=envelope_source
+    )
+    return Accept((record,))
+
+
+def _decide_crisis_closed(
+    data: inbound.CrisisClosed, envelope_source: str, source: SourceInfo | None, stored: Stored | None
+) -> Outcome:
+    refused = authorise_role(source, envelope_source, "coordinator", "declare, update or close crises")
+    if refused:
+        return refused
+    if stored is None:
+        return Reject(f"unknown crisis {data.crisis_id!r}")
+    if data.revision <= stored.revision:
+        return Stale(f"crisis {data.crisis_id!r} is at revision {stored.revision}")
+    if stored.status == "closed":
+        return Stale(f"crisis {data.crisis_id!r} is already closed")
+    state = {**stored.state, "revision": data.revision, "status": "closed", "closed_reason": data.reason}
+    return Accept((canonical.CrisisRecorded.model_validate(state),), close_needs_of=data.crisis_id)
+
+
+def _decide_need(
+    data: inbound.NeedPosted,
+    envelope_source: str,
+    *,
+    source: SourceInfo | None,
+    stored: Stored | None,
+    crisis: Stored | None,
+    today: dt.date,
+    ref: Reference,
+) -> Outcome:
+    refused = authorise_party(source, envelope_source, "organisation", data.organisation.id) or check_update(
+        "need", data.need_id, data.revision, stored, envelope_source, live_status="open"
+    )
+    if refused:
+        return refused
+    if stored is not None and stored.state["crisis_id"] != data.crisis_id:
+        return Reject(
+            f"need {data.need_id!r} belongs to crisis {stored.state['crisis_id']!r}; it cannot move"
+        )
+    problems = Problems()
+    check_crisis_ref(data.crisis_id, crisis, "data.crisis_id", problems)
+    if data.needed_by < today:
+        problems.add("data.needed_by", f"{data.needed_by} is in the past")
+    return _accept_offer(
+        canonical.NeedRecorded,
+        data,
+        status="open",
+        envelope_source=envelope_source,
+        problems=problems,
+        today=today,
+        ref=ref,
+    )
+
+
+def _decide_pledge(
+    data: inbound.PledgePosted,
+    envelope_source: str,
+    *,
+    source: SourceInfo | None,
+    stored: Stored | None,
+    crisis: Stored | None,
+    earmarked_crises: dict[str, Stored | None],
+    today: dt.date,
+    ref: Reference,
+) -> Outcome:
+    refused = authorise_party(source, envelope_source, "donor", data.donor.id) or check_update(
+        "pledge", data.pledge_id, data.revision, stored, envelope_source, live_status="active"
+    )
+    if refused:
+        return refused
+    problems = Problems()
+    if data.crisis_id is not None:
+        check_crisis_ref(data.crisis_id, crisis, "data.crisis_id", problems)
+    for index, crisis_id in enumerate(data.earmarks.crises):
+        if earmarked_crises.get(crisis_id) is None:
+            problems.add(f"data.earmarks.crises[{index}]", f"unknown crisis {crisis_id!r}")
+    for index, country in enumerate(data.earmarks.countries):
+        if not is_country(country):
+            problems.add(
+                f"data.earmarks.countries[{index}]", f"{country!r} is not an ISO 3166-1 alpha-3 code"
+            )
+    if data.expires_on < today:
+        problems.add("data.expires_on", f"{data.expires_on} is in the past")
+    return _accept_offer(
+        canonical.PledgeRecorded,
+        data,
+        status="active",
+        envelope_source=envelope_source,
+        problems=problems,
+        today=today,
+        ref=ref,
+    )
+
+
+def _accept_offer(
+    model: type[canonical.NeedRecorded | canonical.PledgeRecorded],
+    data: inbound.NeedPosted | inbound.PledgePosted,
+    *,
+    status: str,
+    envelope_source: str,
+    problems: Problems,
+    today: dt.date,
+    ref: Reference,
+) -> Outcome:
+    """The checks needs and pledges share (place, spec), then the normalised canonical state."""
+    check_place(data.place, "data.place", problems)
+    check_spec(data.spec, today, ref, problems)
+    if rejected := problems.reject():
+        return rejected
+    state = {
+        **data.model_dump(),
+        "place": normal_place(data.place),
+        "spec": normal_spec(data.spec, today, ref),
+        "status": status,
+        "source": envelope_source,
+    }
+    return Accept((model.model_validate(state),))
+
+
+def _decide_withdrawal(
+    kind: Literal["need", "pledge"],
+    entity_id: str,
+    data: inbound.NeedWithdrawn | inbound.PledgeWithdrawn,
+    envelope_source: str,
+    stored: Stored | None,
+) -> Outcome:
+    if stored is None:
+        return Reject(f"unknown {kind} {entity_id!r}")
+    if refused := authorise_owner(stored, envelope_source, kind, entity_id):
+        return refused
+    if data.revision <= stored.revision:
+        return Stale(
+            f"{kind} {entity_id!r} is at revision {stored.revision}; revision {data.revision} is not newer"
+        )
+    if stored.status == "withdrawn":
+        return Stale(f"{kind} {entity_id!r} is already withdrawn")
+    state = {
+        **stored.state,
+        "revision": data.revision,
+        "status": "withdrawn",
+        "withdrawn_reason": data.reason,
+    }
+    model = canonical.NeedRecorded if kind == "need" else canonical.PledgeRecorded
+    return Accept((model.model_validate(state),))
