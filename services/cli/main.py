@@ -13,6 +13,7 @@ import typer
 from services.cli.audit import audit_app
 from services.cli.demo import demo_command
 from services.cli.dev import dev_app
+from services.cli.outbox import outbox_app
 from services.cli.post import decide_command, post_command
 from services.cli.queries import coverage_command, deliveries_command, matches_command
 from services.cli.rejected import rejected_app
@@ -41,6 +42,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(audit_app, name="audit")
 app.add_typer(subscribe_app, name="subscribe")
 app.add_typer(rejected_app, name="rejected")
+app.add_typer(outbox_app, name="outbox")
 
 
 def main() -> None:
