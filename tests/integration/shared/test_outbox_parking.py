@@ -15,6 +15,7 @@ from shared.kafka.topics import CANONICAL, topic_name
 from shared.observability import refresh_outbox
 from shared.outbox import OutboxRelay, OutboxRowTooLargeError, enqueue, parked_rows, retry_parked
 from tests.integration.shared.test_outbox import _read
+from tests.support.cli import run_drx, settings_env
 
 
 class Note(BaseModel):
@@ -42,7 +43,7 @@ async def _until(condition, timeout=30):
             await asyncio.sleep(0.05)
 
 
-async def test_a_row_the_broker_refuses_is_parked_and_the_others_flow(kafka, engine):
+async def test_a_row_the_broker_refuses_is_parked_and_the_others_flow(kafka, engine, settings):
     sessions = create_session_factory(engine)
     await create_topics(kafka.settings, (CANONICAL,))
     topic = topic_name(kafka.settings.topic_prefix, CANONICAL)
@@ -76,8 +77,14 @@ async def test_a_row_the_broker_refuses_is_parked_and_the_others_flow(kafka, eng
     state = await refresh_outbox(engine)
     assert state.problem(max_age_s=300) == "1 outbox rows parked (see drx outbox list)"
 
-    async with sessions.begin() as session:
-        assert await retry_parked(session, [parked.id]) == 1
+    listed = run_drx("outbox", "list", env=settings_env(settings))
+    assert listed.returncode == 0, listed.stderr
+    assert str(parked.id) in listed.stdout
+    assert "MessageSizeTooLargeError" in listed.stdout
+    assert run_drx("outbox", "retry", env=settings_env(settings)).returncode == 2  # ids or --all
+    released = run_drx("outbox", "retry", str(parked.id), env=settings_env(settings))
+    assert released.returncode == 0, released.stderr
+    assert "1 row released to the relay" in released.stdout
     state = await refresh_outbox(engine)
     assert (state.parked, state.backlog) == (0, 1)  # back in line for the relay
 
@@ -117,3 +124,22 @@ async def test_an_old_pending_row_makes_the_outbox_not_ready(database, engine):
     assert state.backlog == 1
     assert state.problem(max_age_s=300).startswith("the oldest unpublished outbox row is 6")
     assert state.problem(max_age_s=3600) is None
+
+
+async def test_retry_releases_only_parked_rows(engine):
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        session.add(OutboxMessage(topic="t", key=None, headers={}, payload=b"{}"))
+        session.add(
+            OutboxMessage(
+                topic="t",
+                key=None,
+                headers={},
+                payload=b"{}",
+                parked_at=dt.datetime.now(dt.UTC),
+                error="E: x",
+            )
+        )
+    async with sessions.begin() as session:
+        assert await retry_parked(session) == 1
+        assert await parked_rows(session) == []
