@@ -138,6 +138,16 @@ class DatabaseSettings(BaseSettings):
         description="SQLAlchemy URL; postgresql:// is read as postgresql+psycopg://.",
     )
     pool_size: int = Field(default=5, ge=1, le=100, description="Connections per process.")
+    connect_timeout_s: int = Field(default=10, ge=1, le=300, description="Longest wait to open a connection.")
+    statement_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest one statement may run before PostgreSQL cancels it."
+    )
+    lock_timeout_s: float = Field(
+        default=10.0, gt=0, le=3600, description="Longest wait for a row or table lock."
+    )
+    idle_in_transaction_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="A transaction left idle this long is ended by PostgreSQL."
+    )
 
     @field_validator("url")
     @classmethod
@@ -155,6 +165,18 @@ class DatabaseSettings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The URL with the psycopg 3 driver, ready for ``create_async_engine``."""
         return self.url.get_secret_value()
+
+    def connect_args(self) -> dict[str, object]:
+        """psycopg arguments: the timeouts, so no query, lock or forgotten transaction hangs a worker."""
+        options = " ".join(
+            f"-c {name}={int(seconds * 1000)}"
+            for name, seconds in (
+                ("statement_timeout", self.statement_timeout_s),
+                ("lock_timeout", self.lock_timeout_s),
+                ("idle_in_transaction_session_timeout", self.idle_in_transaction_timeout_s),
+            )
+        )
+        return {"connect_timeout": self.connect_timeout_s, "options": options}
 
 
 class LoggingSettings(BaseSettings):

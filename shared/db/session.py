@@ -21,6 +21,8 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         settings.sqlalchemy_url,
         pool_size=settings.pool_size,
         pool_pre_ping=True,  # survive a PostgreSQL restart without failing the next message
+        pool_timeout=settings.connect_timeout_s,  # waiting for a pooled connection is bounded too
+        connect_args=settings.connect_args(),
     )
 
 
