@@ -173,7 +173,7 @@ async def measure(database_url: str, pairs: int) -> list[dict[str, Any]]:
         matching_cost = await _timed(
             meter,
             [
-                functools.partial(matching.handle, e, today, position=f"cost/0/{n}")
+                functools.partial(matching.handle, e, today, position=SourcePosition("cost", 0, n))
                 for n, (_, e) in enumerate(canonical)
             ],
         )
