@@ -3,7 +3,8 @@
 CI has no Docker engine and no cluster, so this checks what can be checked without them: every
 YAML document parses, every Kubernetes manifest validates against the Kubernetes JSON schemas
 (kubernetes-validate), the kustomize base is complete and consistent, and the KEDA example
-agrees with it. The compose file, the settings and the commands are checked next door.
+agrees with it. The compose file is checked in test_compose.py, the settings and commands the
+files give the image and the Dockerfile in test_image.py.
 """
 
 from __future__ import annotations
