@@ -28,7 +28,7 @@ lint: $(STAMP)  ## ruff check, format check and the import contracts (ARCHITECTU
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP)  ## mypy --strict on shared/ and services/
+typecheck: $(STAMP)  ## mypy: strict on shared/, services/ and benchmarks/, check_untyped_defs on tests/
 	$(BIN)/mypy
 
 test: lint typecheck kafka-jars  ## everything CI runs: lint, types, unit, integration and fault tests (tests/faults)

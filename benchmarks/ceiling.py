@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
 
-from benchmarks.pipeline import _need
+from benchmarks import _events as events
 
 __all__ = ["SIZES", "kafka_ceiling", "markdown", "postgres_ceiling"]
 
@@ -91,7 +91,7 @@ async def kafka_ceiling(bootstrap_servers: str, prefix: str, records: int) -> di
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True, linger_ms=20)
     await producer.start()
     try:
-        value = _need("n-ceiling", "HSHEBLANWHT1")
+        value = events.need("n-ceiling", "HSHEBLANWHT1")
         sent = [await producer.send(source, value, key=f"n{i}".encode()) for i in range(records)]
         await asyncio.gather(*sent)
     finally:
@@ -104,7 +104,7 @@ async def kafka_ceiling(bootstrap_servers: str, prefix: str, records: int) -> di
 def postgres_ceiling(database_url: str, rows: int) -> dict[str, float]:
     """Outbox-shaped rows per second: batches of 500 per transaction, and one per transaction."""
     conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    payload = _need("n-ceiling", "HSHEBLANWHT1")
+    payload = events.need("n-ceiling", "HSHEBLANWHT1")
     insert = "INSERT INTO bench_ceiling (topic, key, payload) VALUES (%s, %s, %s)"
     with psycopg.connect(conninfo) as conn:
         conn.execute(

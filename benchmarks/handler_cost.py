@@ -27,7 +27,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from benchmarks.pipeline import COORDINATOR, DONOR, ORGANISATION, _crisis, _items, _need, _pledge
+from benchmarks import _events as events
 from services.ingest.domain import Reference
 from services.ingest.service import IngestService
 from services.matching.mapping import skill_tree
@@ -43,6 +43,7 @@ from shared.intake.parsing import RawMessage, SourcePosition
 from shared.kafka.topics import CANONICAL, CRISES_IN, MATCHES, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
 from shared.reference import load_catalogue, load_skills
 from shared.sources import add_source
+from tests.support import builders as b
 
 __all__ = ["markdown", "measure"]
 
@@ -138,7 +139,7 @@ async def _outbox(sessions: Any, topic: TopicSpec, after: int) -> list[tuple[int
 
 async def measure(database_url: str, pairs: int) -> list[dict[str, Any]]:
     settings = DatabaseSettings(url=SecretStr(database_url), pool_size=2)
-    for source, role, party, name in (COORDINATOR, ORGANISATION, DONOR):
+    for source, role, party, name in b.SOURCES:
         await add_source(settings, source, role, party, name, topic_prefix=PREFIX)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
@@ -149,27 +150,30 @@ async def measure(database_url: str, pairs: int) -> list[dict[str, Any]]:
         matching = MatchingService(sessions, load_catalogue(), skill_tree(load_skills()), PREFIX)
         notify = NotifyService(sessions, PREFIX)
         subscription = SubscriptionSet(
-            subscription_id="cost", recipient_id=COORDINATOR[2], recipient_kind="coordinator", channel="kafka"
+            subscription_id="cost",
+            recipient_id=b.COORDINATOR[2],
+            recipient_kind="coordinator",
+            channel="kafka",
         )
         async with sessions.begin() as session:
             await set_subscription(session, PREFIX, subscription, actor="benchmark")
-        await ingest.handle(_raw(CRISES_IN, 0, _crisis()))
+        await ingest.handle(_raw(CRISES_IN, 0, events.crisis()))
         today = dt.datetime.now(dt.UTC).date()
         first = await _outbox(sessions, CANONICAL, 0)
         for _, envelope in first:
             await matching.handle(envelope, today, position=SourcePosition("cost", 0, 0))
         start = max((row_id for row_id, _ in first), default=0)
-        items = _items()
+        items = events.distinct_items()
         posted = []
         for i in range(pairs):
-            posted.append(_raw(NEEDS_IN, i, _need(f"cn-{i}", items[i % len(items)])))
-            posted.append(_raw(PLEDGES_IN, i, _pledge(f"cp-{i}", items[i % len(items)])))
+            posted.append(_raw(NEEDS_IN, i, events.need(f"cn-{i}", items[i % len(items)])))
+            posted.append(_raw(PLEDGES_IN, i, events.pledge(f"cp-{i}", items[i % len(items)])))
         ingest_cost = await _timed(meter, [functools.partial(ingest.handle, raw) for raw in posted])
         canonical = await _outbox(sessions, CANONICAL, start)
         matching_cost = await _timed(
             meter,
             [
-                functools.partial(matching.handle, e, today, position=f"cost/0/{n}")
+                functools.partial(matching.handle, e, today, position=SourcePosition("cost", 0, n))
                 for n, (_, e) in enumerate(canonical)
             ],
         )

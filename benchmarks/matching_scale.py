@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
+from benchmarks._events import distinct_items
 from services.matching.mapping import need_row, pledge_row, skill_tree
 from services.matching.service import MatchingService
 from shared.config import DatabaseSettings
@@ -50,12 +51,6 @@ from shared.reference import SupplyCatalogue, load_catalogue, load_skills
 FAMILIES = ("supplies", "funds")
 PER_ITEM = 50
 TODAY = dt.datetime.now(dt.UTC).date()
-
-
-def _items(count: int) -> list[str]:
-    """Catalogue items without substitution group (their match key is the item itself)."""
-    codes = [i.code for i in load_catalogue() if i.substitution_group is None and i.base_unit == "piece"]
-    return codes[:count]
 
 
 def _offer(item: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -296,7 +291,7 @@ async def measure(url: str, sizes: list[int], events: int, family: str = "suppli
     results: list[dict[str, Any]] = []
     try:
         if family == "supplies":
-            items = _items(max(sizes) // PER_ITEM + 1)
+            items = distinct_items(max(sizes) // PER_ITEM + 1)
             for size in sizes:
                 used = items[: max(size // PER_ITEM, 1)]
                 await _fill(sessions, size, used)

@@ -10,13 +10,11 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-import psycopg
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
 from shared.config import DatabaseSettings, KafkaSettings, ScheduleSettings, Settings
-from shared.db.migrate import upgrade
+from tests.support.databases import Databases
 from tests.support.infra import RunningServer, kafka_server, postgres_server
 
 
@@ -56,36 +54,19 @@ def postgres() -> Iterator[RunningServer]:
         yield server
 
 
-def _libpq(url: str) -> str:
-    """SQLAlchemy URL -> libpq conninfo that psycopg.connect accepts."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _admin(url: str) -> psycopg.Connection:
-    return psycopg.connect(_libpq(url), autocommit=True)
-
-
 @pytest.fixture(scope="session")
-def migrated_template(postgres: RunningServer) -> Iterator[str]:
-    """A database migrated once per session; every test's database is a copy of it."""
-    name = f"drx_template_{uuid.uuid4().hex[:8]}"
-    with _admin(postgres.address) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    upgrade(make_url(postgres.address).set(database=name).render_as_string(hide_password=False))
-    yield name
-    with _admin(postgres.address) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def databases(postgres: RunningServer) -> Iterator[Databases]:
+    """The session's source of fresh databases: copies of one template, migrated once."""
+    factory = Databases(postgres.address)
+    yield factory
+    factory.drop_template()
 
 
 @pytest.fixture
-def database(postgres: RunningServer, migrated_template: str) -> Iterator[DatabaseTestEnv]:
-    name = f"drx_test_{uuid.uuid4().hex[:12]}"
-    with _admin(postgres.address) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    url = make_url(postgres.address).set(database=name).render_as_string(hide_password=False)
+def database(postgres: RunningServer, databases: Databases) -> Iterator[DatabaseTestEnv]:
+    url = databases.create()
     yield DatabaseTestEnv(postgres, DatabaseSettings(url=SecretStr(url), pool_size=5))
-    with _admin(postgres.address) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    databases.drop(url)
 
 
 @pytest.fixture

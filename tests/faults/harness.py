@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,62 +26,48 @@ from shared.db.models import DeliveryRow, OutboxMessage
 from shared.db.session import create_engine, create_session_factory
 from shared.events.inbound import SubscriptionSet
 from shared.events.registry import EVENT_TYPES
-from shared.kafka.admin import create_topics
 from shared.kafka.topics import CANONICAL, DECISIONS_IN, MATCHES, REJECTED, TOPICS, topic_name
-from shared.sources import add_source
 from tests.faults.scenario import Scenario, Step, decision, verdict_for
 from tests.support import builders as b
-from tests.support.cli import DRX
+from tests.support.cli import settings_env
 from tests.support.kafka import Producer, TopicReader, eventually
+from tests.support.provision import provision
 from tests.support.receivers import HttpReceiver, SmtpReceiver
+from tests.support.workers import WorkerProcess
 
 KEYS = {"k1": "fault-suite-secret"}
-GROUPS = {"ingest": "intake.", "matching": CANONICAL.name, "notify": MATCHES.name}
 
 
 @dataclass
-class WorkerProcess:
-    """One ``drx run <service>`` process; ``fault`` is its DRX_FAULT_KILL_AT, for its first life only."""
+class SupervisedWorker(WorkerProcess):
+    """A worker the supervisor restarts when it dies; ``fault`` is its DRX_FAULT_KILL_AT, first life only.
 
-    service: str
-    env: dict[str, str]
-    log_dir: Path
+    ``kill()`` (kill -9) counts as a death to recover from; ``terminate()`` and ``reap()`` do not.
+    """
+
     fault: str | None = None
-    process: subprocess.Popen[bytes] | None = None
     lives: int = 0
     deaths: list[float] = field(default_factory=list)  # monotonic times of unexpected exits
     stopping: bool = False
 
-    def start(self) -> None:
-        env = dict(self.env)
+    def start(self, **extra: str) -> None:
         if self.fault and self.lives == 0:
-            env["DRX_FAULT_KILL_AT"] = self.fault
+            extra = {**extra, "DRX_FAULT_KILL_AT": self.fault}
         self.lives += 1
-        with (self.log_dir / f"{self.service}-{id(self)}-{self.lives}.log").open("wb") as log:
-            self.process = subprocess.Popen([*DRX, "run", self.service], env=env, stdout=log, stderr=log)
+        super().start(**extra)
 
     @property
     def died(self) -> bool:
-        return not self.stopping and self.process is not None and self.process.poll() is not None
+        return not self.stopping and self.exited
 
     def terminate(self, timeout: float = 60) -> int:
-        """SIGTERM, then wait for a clean exit (the graceful-shutdown path)."""
-        assert self.process is not None
+        """SIGTERM, then wait for a clean exit (the graceful-shutdown path); not a death."""
         self.stopping = True
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
-
-    def kill(self) -> None:
-        """kill -9, counted as a death to recover from (the supervisor restarts it)."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
+        return super().terminate(timeout)
 
     def reap(self) -> None:
         self.stopping = True
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        super().kill()
 
 
 class Stack:
@@ -94,22 +77,18 @@ class Stack:
         self.settings = settings
         self.prefix = settings.kafka.topic_prefix
         self.log_dir = log_dir
-        self.env = {
-            **os.environ,
-            "DRX_KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-            "DRX_KAFKA_TOPIC_PREFIX": self.prefix,
-            "DRX_KAFKA_PARTITIONS": str(settings.kafka.partitions),
-            "DRX_DATABASE_URL": settings.database.sqlalchemy_url,
-            "DRX_DATABASE_POOL_SIZE": "3",
-            "DRX_LOG_FORMAT": "json",
-            "DRX_HEALTH_PORT": "0",
-            "DRX_SCHEDULE_ENABLED": "false",
-            "DRX_NOTIFY_WEBHOOK_KEYS": json.dumps(KEYS),
-            "DRX_NOTIFY_BACKOFF_BASE_S": "0.2",
-            "DRX_NOTIFY_BACKOFF_MAX_S": "1.0",
-            "DRX_NOTIFY_MAX_ATTEMPTS": "100",
-        }
-        self.workers: list[WorkerProcess] = []
+        self.env = settings_env(
+            settings,
+            DRX_KAFKA_PARTITIONS=str(settings.kafka.partitions),
+            DRX_DATABASE_POOL_SIZE="3",
+            DRX_LOG_FORMAT="json",
+            DRX_SCHEDULE_ENABLED="false",
+            DRX_NOTIFY_WEBHOOK_KEYS=json.dumps(KEYS),
+            DRX_NOTIFY_BACKOFF_BASE_S="0.2",
+            DRX_NOTIFY_BACKOFF_MAX_S="1.0",
+            DRX_NOTIFY_MAX_ATTEMPTS="100",
+        )
+        self.workers: list[SupervisedWorker] = []
         self.receiver = HttpReceiver(KEYS)  # the coordinator's webhook
         self.smtp = SmtpReceiver()  # the organisation's and the donor's email
         self.env |= {"DRX_NOTIFY_SMTP_HOST": "127.0.0.1", "DRX_NOTIFY_SMTP_PORT": str(self.smtp.port)}
@@ -124,9 +103,7 @@ class Stack:
         self.out: TopicReader
 
     async def __aenter__(self) -> Self:
-        await create_topics(self.settings.kafka)
-        for source in b.SOURCES:
-            await add_source(self.settings, *source)
+        await provision(self.settings)
         await self._exit.enter_async_context(self.receiver)
         self._exit.enter_context(self.smtp)
         subscriptions = [
@@ -175,8 +152,10 @@ class Stack:
 
     # --- workers ---------------------------------------------------------------------------------
 
-    def run(self, service: str, fault: str | None = None) -> WorkerProcess:
-        worker = WorkerProcess(service, self.env, self.log_dir, fault)
+    def run(self, service: str, fault: str | None = None) -> SupervisedWorker:
+        """Start ``drx run service`` (its health server off), one log file for all its lives."""
+        log = self.log_dir / f"{service}-{len(self.workers) + 1}.log"
+        worker = SupervisedWorker(service, self.env, log, health_port=0, fault=fault)
         worker.start()
         self.workers.append(worker)
         return worker

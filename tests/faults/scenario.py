@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 from tests.support import builders as b
 
-ITEMS = ("HSHEBLANWHT1", "HSHEBLANCLT1", "HSHETENTF16C")  # blankets (woven, fleece), family tent
 ORGS = (b.ORGANISATION, b.OTHER_ORGANISATION)
 Kind = Literal["crisis", "need", "pledge"]
 
@@ -138,26 +137,13 @@ def generate(seed: int, needs: int, pledges: int, *, invalid_ratio: float = 0.05
             crisis_id=rng.choice(crisis_ids),
             organisation={"id": org[2], "name": org[3]},
             urgency=rng.choice(["critical", "high", "medium", "low"]),
-            spec={
-                "category": "supplies",
-                "item_code": rng.choice(ITEMS),
-                "quantity": str(rng.randint(20, 300)),
-                "unit": "piece",
-            },
+            spec=b.random_supplies(rng, 20, 300),
         )
         entities.append(("need", need_id, data, org[0]))
     for i in range(pledges):
         pledge_id = f"p{seed}-{i}"
         standing = rng.random() < 0.3
-        data = b.pledge(
-            pledge_id,
-            spec={
-                "category": "supplies",
-                "item_code": rng.choice(ITEMS),
-                "quantity": str(rng.randint(20, 300)),
-                "unit": "piece",
-            },
-        )
+        data = b.pledge(pledge_id, spec=b.random_supplies(rng, 20, 300))
         if standing:  # no crisis: offered to any crisis its earmarks allow
             del data["crisis_id"]
         else:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import random
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE
@@ -28,6 +30,8 @@ SOURCES = (COORDINATOR, ORGANISATION, OTHER_ORGANISATION, DONOR)
 SUPPLY_ITEM = "HSHEBLANWHT1"  # IFRC: blanket, woven, 80% wool, high thermal
 SUPPLY_UNIT = "piece"
 SKILL = "health.medicine"
+# Three match keys for streams of supplies: blankets (woven, fleece) and a family tent.
+SUPPLY_ITEMS = ("HSHEBLANWHT1", "HSHEBLANCLT1", "HSHETENTF16C")
 
 _ids = itertools.count(1)
 
@@ -103,6 +107,20 @@ def pledge(pledge_id: str | None = None, *, category: str = "supplies", **change
         "spec": base,
         **changes,
     }
+
+
+def supplies(item: str, quantity: int) -> dict[str, Any]:
+    """A supplies spec of ``quantity`` pieces of catalogue item ``item``, for a need or a pledge."""
+    return {"category": "supplies", "item_code": item, "quantity": str(quantity), "unit": SUPPLY_UNIT}
+
+
+def random_supplies(
+    rng: random.Random, least: int, most: int, items: Sequence[str] = SUPPLY_ITEMS
+) -> dict[str, Any]:
+    """A supplies spec of one of ``items``, ``least`` to ``most`` pieces: seeded streams of needs and
+    pledges (the fault suite, race tests). The item is drawn before the quantity."""
+    item = rng.choice(items)
+    return supplies(item, rng.randint(least, most))
 
 
 def envelope(event_type: str, data: Any, source: str, *, event_id: str | None = None) -> dict[str, Any]:

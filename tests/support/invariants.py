@@ -10,12 +10,23 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.matching.domain import Eligible, eligibility
 from services.matching.mapping import need_view, pledge_view, skill_tree
 from services.matching.repository import declined
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.reference import load_skills
+
+LIVE = ("proposed", "confirmed")  # the statuses a ledger holds as proposed or confirmed
+
+
+async def _matched(session: AsyncSession, of: ColumnElement[bool], statuses: tuple[str, ...]) -> Decimal:
+    """The quantity of ``of``'s matches in ``statuses`` (0 when there are none)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(of, MatchRow.status.in_(statuses))
+    )
+    return Decimal(total or 0)
 
 
 async def ledger_violations(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
@@ -26,11 +37,7 @@ async def ledger_violations(sessions: async_sessionmaker[AsyncSession]) -> list[
         # ledgers and the matches look inconsistent.
         await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         for need in await session.scalars(select(MatchingNeedRow)):
-            live = await session.scalar(
-                select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
-                    MatchRow.need_id == need.need_id, MatchRow.status.in_(("proposed", "confirmed"))
-                )
-            )
+            live = await _matched(session, MatchRow.need_id == need.need_id, LIVE)
             if need.proposed + need.confirmed != live:
                 problems.append(
                     f"need {need.need_id}: ledger {need.proposed}+{need.confirmed} != matches {live}"
@@ -38,16 +45,8 @@ async def ledger_violations(sessions: async_sessionmaker[AsyncSession]) -> list[
             if need.proposed + need.confirmed + need.fulfilled > need.quantity:
                 problems.append(f"need {need.need_id} over-allocated")
         for pledge in await session.scalars(select(MatchingPledgeRow)):
-            live = await session.scalar(
-                select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
-                    MatchRow.pledge_id == pledge.pledge_id, MatchRow.status.in_(("proposed", "confirmed"))
-                )
-            )
-            fulfilled = await session.scalar(
-                select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
-                    MatchRow.pledge_id == pledge.pledge_id, MatchRow.status == "fulfilled"
-                )
-            )
+            live = await _matched(session, MatchRow.pledge_id == pledge.pledge_id, LIVE)
+            fulfilled = await _matched(session, MatchRow.pledge_id == pledge.pledge_id, ("fulfilled",))
             if pledge.allocated > pledge.quantity:
                 problems.append(f"pledge {pledge.pledge_id} over-allocated")
             if pledge.allocated < live or pledge.allocated > live + fulfilled:

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from typer.core import TyperGroup
 from typer.main import get_command
 
 from services.cli.main import app
@@ -23,6 +24,7 @@ def test_every_setting_is_in_the_readme_table():
 
 def test_every_command_is_in_the_readme():
     root = get_command(app)
+    assert isinstance(root, TyperGroup)
     commands = []
     for name, command in root.commands.items():
         sub = getattr(command, "commands", None)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from services.ingest.app import IngestWorker
 from shared.config import Settings
@@ -54,7 +54,7 @@ class IngestHarness:
     async def row(self, kind: str, entity_id: str):
         table = {"crisis": CrisisRow, "need": NeedRow, "pledge": PledgeRow}[kind]
         async with self.worker.sessions() as session:
-            key = table.__table__.primary_key.columns.values()[0]
+            key = inspect(table).primary_key[0]
             return await session.scalar(select(table).where(key == entity_id))
 
     async def wait_row(self, kind: str, entity_id: str, predicate=lambda row: True, timeout: float = 30):

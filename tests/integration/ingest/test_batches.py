@@ -43,6 +43,7 @@ async def test_a_batch_applies_in_order_and_a_later_record_sees_an_earlier_one(s
     results = await ingest.handle_batch([crisis, posted, updated, bad, posted])
     assert [r.outcome for r in results] == ["accepted", "accepted", "accepted", "rejected", "duplicate"]
     row = await _need(engine, "n-1")
+    assert row is not None
     assert (row.revision, row.state["urgency"]) == (2, "critical")
 
 
@@ -65,6 +66,7 @@ async def test_three_versions_of_one_need_in_a_batch_apply_together_without_fall
     results = await ingest.handle_batch([crisis, *versions])
     assert [r.outcome for r in results] == ["accepted"] * 4
     row = await _need(engine, "n-1")
+    assert row is not None
     assert (row.revision, row.state["urgency"]) == (3, "critical")
 
 

@@ -64,7 +64,7 @@ async def declined_pairs(session) -> set[tuple[str, str]]:
     return {(need_id, pledge_id) for need_id, pledge_id in rows}
 
 
-async def start_pipeline(settings, matchers: int = 1) -> Pipeline:
+async def start_pipeline(settings, matchers: int = 1) -> tuple[IngestWorker, list[MatchingWorker]]:
     await create_topics(settings.kafka)
     for source, role, party, name in SOURCES:
         await add_source(settings, source, role, party, name)

@@ -15,7 +15,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -156,7 +156,7 @@ class Mailbox:
         self.refuse: str | None = None
         self.logins: list[str] = []
         self.port = free_port()
-        options = {}
+        options: dict[str, Any] = {}
         if password is not None:
             options = {"auth_require_tls": False, "auth_required": False, "authenticator": self._login}
             self._password = password
@@ -265,7 +265,7 @@ class TestWebhook:
     async def test_a_receiver_with_another_secret_refuses_and_that_is_final(self, channels):
         async with Receiver(keys={"k1": "rotated-away"}) as receiver:
             error = await failure(channels, hook(receiver.url))
-        assert "signature does not match" in receiver.requests[0].problem
+        assert "signature does not match" in (receiver.requests[0].problem or "")
         assert error.retryable is False
         assert str(error) == f"HTTP 401 from {receiver.url}"
 

@@ -270,7 +270,7 @@ class TestVerifyCommand:
         assert "record 3 (need need-3, need.revised): broken link" in result.output
 
 
-async def _last_hash(database) -> str:
+async def _last_hash(database) -> str | None:
     engine = create_engine(database.settings)
     try:
         async with create_session_factory(engine)() as session:
@@ -284,6 +284,7 @@ async def _forge(database, seq: int) -> str:
     try:
         async with create_session_factory(engine)() as session:
             row = await session.get(AuditRecordRow, seq)
+            assert row is not None
             rec = audit.AuditRecord.from_row(row)
     finally:
         await engine.dispose()

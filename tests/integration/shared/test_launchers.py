@@ -19,13 +19,14 @@ time.sleep(600)
 """
 
 
-def _start_in_child(module: str, cls: str) -> tuple[subprocess.Popen, int]:
+def _start_in_child(module: str, cls: str) -> tuple[subprocess.Popen[str], int]:
     child = subprocess.Popen(
         [sys.executable, "-c", _START_AND_HANG.format(module=module, cls=cls)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    assert child.stdout is not None
     line = child.stdout.readline()
     if not line.strip():
         child.kill()
@@ -43,6 +44,7 @@ def test_broker_dies_with_a_killed_parent(module, cls):
     assert pid_alive(broker_pid)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    assert child.stdout is not None
     child.stdout.close()
     wait_until(lambda: not pid_alive(broker_pid), timeout=60, what=f"{cls} pid {broker_pid} to exit")
 
@@ -52,5 +54,6 @@ def test_ctrl_c_stops_the_broker():
     child, broker_pid = _start_in_child("tansu", "TansuServer")
     child.send_signal(signal.SIGINT)
     child.wait(timeout=30)
+    assert child.stdout is not None
     child.stdout.close()
     wait_until(lambda: not pid_alive(broker_pid), timeout=30, what="the broker to stop after Ctrl-C")

@@ -49,7 +49,7 @@ async def _read(kafka, topic, count, timeout=30):
         enable_auto_commit=False,
     )
     await consumer.start()
-    seen = []
+    seen: list[str] = []
     try:
         async with asyncio.timeout(timeout):
             while len(seen) < count:

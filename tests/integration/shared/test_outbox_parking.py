@@ -122,7 +122,9 @@ async def test_an_old_pending_row_makes_the_outbox_not_ready(database, engine):
         )
     state = await refresh_outbox(engine)
     assert state.backlog == 1
-    assert state.problem(max_age_s=300).startswith("the oldest unpublished outbox row is 6")
+    problem = state.problem(max_age_s=300)
+    assert problem is not None
+    assert problem.startswith("the oldest unpublished outbox row is 6")
     assert state.problem(max_age_s=3600) is None
 
 

@@ -58,7 +58,8 @@ def decide(
     )
 
 
-def accepted(outcome: Outcome) -> Accept:
+def accepted(outcome: Outcome) -> Any:
+    """The acceptance; typed loosely because its records are whichever contract model the event makes."""
     assert isinstance(outcome, Accept), outcome
     return outcome
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from services.ingest.domain import expire, expiry_reminder
+from shared.events.canonical import NeedRecorded
 from shared.events.examples import EXAMPLES
 
 NEED = EXAMPLES["org.drx.need.recorded"]["data"]
@@ -18,7 +19,7 @@ EXPIRES_ON = dt.date.fromisoformat(PLEDGE["expires_on"])
 def test_a_need_is_useful_through_its_needed_by_day_and_expires_the_day_after():
     assert expire(NEED, NEEDED_BY) is None
     expired = expire(NEED, NEEDED_BY + dt.timedelta(days=1))
-    assert expired is not None
+    assert isinstance(expired, NeedRecorded)
     assert (expired.status, expired.revision) == ("expired", NEED["revision"] + 1)
     assert expired.need_id == NEED["need_id"]
 
@@ -41,7 +42,8 @@ def test_the_owner_is_reminded_within_the_window_with_the_days_left():
     assert reminder is not None
     assert (reminder.owner_kind, reminder.owner_id) == ("organisation", NEED["organisation"]["id"])
     assert (reminder.days_left, reminder.expires_on) == (3, NEEDED_BY)
-    assert expiry_reminder(NEED, NEEDED_BY, days_before=3).days_left == 0
+    assert (on_the_day := expiry_reminder(NEED, NEEDED_BY, days_before=3)) is not None
+    assert on_the_day.days_left == 0
     assert expiry_reminder(NEED, NEEDED_BY + dt.timedelta(days=1), days_before=3) is None
 
 

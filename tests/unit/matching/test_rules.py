@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -38,7 +39,7 @@ BERLIN = (52.52, 13.405)
 
 
 def need(**kw) -> NeedView:
-    values = {
+    values: dict[str, Any] = {
         "need_id": "n1",
         "crisis_id": "c1",
         "organisation_id": "o1",
@@ -60,7 +61,7 @@ def need(**kw) -> NeedView:
 
 
 def pledge(**kw) -> PledgeView:
-    values = {
+    values: dict[str, Any] = {
         "pledge_id": "p1",
         "donor_id": "d1",
         "crisis_id": "c1",
