@@ -1,6 +1,10 @@
 """Matching rules as plain functions over plain values. No I/O, no clock: ``today`` is a parameter.
 
-The rules in words are in docs/matching.md; the functions here are their only implementation:
+The rules in words are in docs/matching.md; this module is where they are decided. The
+repository's candidate queries restate a few of them in SQL so PostgreSQL can filter (dates,
+crisis, earmarks, capacity, declined pairs), using the constants here; the declined rule's SQL
+is tested against :func:`declined` (tests/integration/matching/test_declined.py).
+
 
 - :func:`eligibility` says whether a pledge may serve a need, and why (or why not);
 - :func:`rank_needs` orders competing needs (urgency, deadline, age, with the fairness rule);
@@ -8,7 +12,7 @@ The rules in words are in docs/matching.md; the functions here are their only im
 - :func:`allocate` splits capacity: a need takes several pledges, a pledge serves several needs;
 - :func:`trim` says which live matches give back how much when a need or pledge shrinks;
 - :func:`need_status` and :func:`need_filled` are a need's coverage, as coordinators see it;
-- :func:`transition` says which decision moves a match from which status to which;
+- :func:`transition` says which decision (or a lapse) moves a match from which status to which;
 - :func:`released_by` says which live matches a withdrawn, closed or expired need or pledge releases;
 - :func:`declined` says which ended matches keep their pair from being proposed again.
 """
