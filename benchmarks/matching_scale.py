@@ -219,11 +219,9 @@ async def _fill_funds(sessions: Any, size: int, catalogue: SupplyCatalogue) -> N
         need = _funds_need_state(f"n{index}", index, quantity)
         offered = Decimal(250 + (index * 31 % 20) * 100)  # 250 to 2,150 USD
         pledge = _funds_pledge_state(f"p{index}", index, offered, standing=index % 3 == 0)
-        if index == 0:  # the states are what ingest would publish
-            NeedRecorded.model_validate(need)
-            PledgeRecorded.model_validate(pledge)
-        needs.append({**need_row(need, catalogue), "proposed": quantity / 20, "confirmed": quantity / 10})
-        pledges.append({**pledge_row(pledge, catalogue), "allocated": offered})
+        need_values = need_row(NeedRecorded.model_validate(need), catalogue)  # as ingest would publish it
+        needs.append({**need_values, "proposed": quantity / 20, "confirmed": quantity / 10})
+        pledges.append({**pledge_row(PledgeRecorded.model_validate(pledge), catalogue), "allocated": offered})
     async with sessions.begin() as session:
         await session.execute(
             text("TRUNCATE m_needs, m_pledges, m_crises, matches, outbox, processed_events CASCADE")

@@ -1,12 +1,20 @@
 """Matching rules as plain functions over plain values. No I/O, no clock: ``today`` is a parameter.
 
-The rules in words are in docs/matching.md; the functions here are their only implementation:
+The rules in words are in docs/matching.md; this module is where they are decided. The
+repository's candidate queries restate a few of them in SQL so PostgreSQL can filter (dates,
+crisis, earmarks, capacity, declined pairs), using the constants here; the declined rule's SQL
+is tested against :func:`declined` (tests/integration/matching/test_declined.py).
+
 
 - :func:`eligibility` says whether a pledge may serve a need, and why (or why not);
 - :func:`rank_needs` orders competing needs (urgency, deadline, age, with the fairness rule);
 - :func:`rank_pledges` orders the pledges for one need (exact, distance, expiry, age);
 - :func:`allocate` splits capacity: a need takes several pledges, a pledge serves several needs;
-- :func:`trim` says which live matches give back how much when a need or pledge shrinks.
+- :func:`trim` says which live matches give back how much when a need or pledge shrinks;
+- :func:`need_status` and :func:`need_filled` are a need's coverage, as coordinators see it;
+- :func:`transition` says which decision (or a lapse) moves a match from which status to which;
+- :func:`released_by` says which live matches a withdrawn, closed or expired need or pledge releases;
+- :func:`declined` says which ended matches keep their pair from being proposed again.
 """
 
 from __future__ import annotations
@@ -19,19 +27,32 @@ from decimal import Decimal
 from typing import Literal
 
 __all__ = [
+    "DECLINED",
+    "LIVE",
+    "RELEASES",
+    "TRANSITIONS",
     "URGENCY_RANK",
     "Eligible",
     "LiveMatch",
+    "MatchStatus",
+    "Move",
+    "NeedStatus",
     "NeedView",
     "PledgeView",
     "Proposal",
     "SkillTree",
     "allocate",
+    "declined",
+    "delivered",
     "distance_km",
     "eligibility",
+    "held_in",
+    "need_filled",
     "need_status",
     "rank_needs",
     "rank_pledges",
+    "released_by",
+    "transition",
     "trim",
 ]
 
@@ -350,8 +371,76 @@ def need_status(
     if status == "withdrawn":
         return "withdrawn"
     if status in ("closed", "expired"):
-        return "closed" if confirmed + fulfilled >= quantity else "closed with shortfall"
+        return "closed" if need_filled(quantity, confirmed, fulfilled) else "closed with shortfall"
     allocated = proposed + confirmed + fulfilled
     if allocated >= quantity:
         return "covered"
     return "partially covered" if allocated > 0 else "open"
+
+
+def need_filled(quantity: Decimal, confirmed: Decimal, fulfilled: Decimal) -> bool:
+    """Filled: confirmed and fulfilled reach the quantity (proposals do not: they may be refused)."""
+    return confirmed + fulfilled >= quantity
+
+
+# --- a match's lifecycle ---------------------------------------------------------------------------
+
+MatchStatus = Literal["proposed", "confirmed", "fulfilled", "rejected", "cancelled", "expired"]
+Move = Literal["confirm", "reject", "fulfilled", "cancel", "lapse"]
+LIVE: tuple[MatchStatus, ...] = ("proposed", "confirmed")  # what the ledgers hold
+
+# What moves a match, from which statuses, to which: a coordinator's decision, or "lapse" (no
+# decision before the proposal's time ran out). Anything else from any other status is refused.
+TRANSITIONS: dict[Move, tuple[tuple[MatchStatus, ...], MatchStatus]] = {
+    "confirm": (("proposed",), "confirmed"),
+    "reject": (("proposed",), "rejected"),
+    "fulfilled": (("confirmed",), "fulfilled"),
+    "cancel": (("proposed", "confirmed"), "cancelled"),
+    "lapse": (("proposed",), "expired"),
+}
+
+
+def transition(move: Move, status: str) -> MatchStatus | None:
+    """The status ``move`` takes a match in ``status`` to, or None when it may not move it."""
+    allowed, target = TRANSITIONS[move]
+    return target if status in allowed else None
+
+
+def delivered(quantity: Decimal, reported: Decimal | None) -> Decimal:
+    """How much of a fulfilled match counts as delivered: the report, at most the match (none: all)."""
+    return min(reported or quantity, quantity)
+
+
+def held_in(status: str) -> Literal["proposed", "confirmed"]:
+    """The need's ledger column a live match's quantity sits in."""
+    return "proposed" if status == "proposed" else "confirmed"
+
+
+# Which live matches a need or pledge in each status releases (they become cancelled). Withdrawn:
+# everything live. Closed with its crisis, or expired: only proposals; confirmed help still comes.
+RELEASES: dict[str, tuple[MatchStatus, ...]] = {
+    "open": (),
+    "active": (),
+    "withdrawn": LIVE,
+    "closed": ("proposed",),
+    "expired": ("proposed",),
+}
+
+
+def released_by(status: str) -> tuple[MatchStatus, ...]:
+    """The statuses of the live matches a need or pledge now in ``status`` releases."""
+    return RELEASES[status]
+
+
+# A pair whose match ended in one of these is not proposed again: a coordinator said no (or let
+# the proposal lapse, or cancelled it), and the same offer for the same need would be noise.
+DECLINED: tuple[MatchStatus, ...] = ("rejected", "expired", "cancelled")
+
+
+def declined(status: str, *, trimmed: bool) -> bool:
+    """A match that ended declined: rejected, expired or cancelled, but not trimmed away.
+
+    A match cancelled by a trim (its need or pledge shrank) is no decline: the pair may meet
+    again. ``repository.declined`` says the same in SQL, for the candidate queries.
+    """
+    return status in DECLINED and not trimmed

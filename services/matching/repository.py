@@ -33,23 +33,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services.matching.domain import URGENCY_RANK
+from services.matching.domain import DECLINED, URGENCY_RANK
 from shared.db.models import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow
 
-__all__ = ["CONSUMER", "DECLINED", "MatchingRepository", "declined"]
+__all__ = ["CONSUMER", "MatchingRepository", "declined"]
 
 CONSUMER = "matching"
 
 
 _Query = TypeVar("_Query", bound=Select[Any])
 
-# A pair whose match ended in one of these is not proposed again: a coordinator said no (or let
-# the proposal lapse, or cancelled it), and the same offer for the same need would be noise.
-DECLINED = ("rejected", "expired", "cancelled")
-
 
 def declined() -> ColumnElement[bool]:
-    """A match that ended declined: rejected, expired or cancelled, but not trimmed away."""
+    """:func:`domain.declined` in SQL, for the candidate queries (a test checks the two agree)."""
     return and_(MatchRow.status.in_(DECLINED), MatchRow.trimmed.is_(False))
 
 

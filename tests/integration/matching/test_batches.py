@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.matching.service import MatchingService, _Unit
+from services.matching.service import MatchingService
+from services.matching.unit import Unit
 from shared.db.models import MatchingPledgeRow
 from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN
 from tests.support import builders as b
@@ -57,19 +58,19 @@ async def test_a_failing_event_makes_the_batch_go_one_by_one_keeping_those_befor
     need = await stack.canonical(NEEDS_IN, "org.drx.need.posted", b.need("n-1"), ORG)
     pledge = await stack.canonical(PLEDGES_IN, "org.drx.pledge.posted", b.pledge("p-1"), DONOR)
     batch = [*crisis, *need, *pledge]
-    on_pledge = _Unit._on_pledge
+    on_pledge = Unit._on_pledge
 
     async def failing(self, state):
         raise ConnectionError("the database went away")
 
-    monkeypatch.setattr(_Unit, "_on_pledge", failing)
+    monkeypatch.setattr(Unit, "_on_pledge", failing)
     with pytest.raises(ConnectionError):
         await stack.matching.handle_batch(batch)
     async with stack.sessions() as session:
         assert await session.get(MatchingPledgeRow, "p-1") is None
     assert await stack.matches() == []
 
-    monkeypatch.setattr(_Unit, "_on_pledge", on_pledge)  # back: the batch is read again
+    monkeypatch.setattr(Unit, "_on_pledge", on_pledge)  # back: the batch is read again
     results = await stack.matching.handle_batch(batch)
     assert [r.outcome for r in results] == ["duplicate", "duplicate", "applied"]  # the first two were kept
     assert len(await stack.matches()) == 1

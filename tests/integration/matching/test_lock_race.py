@@ -13,7 +13,8 @@ import asyncio
 from sqlalchemy import text
 
 from services.matching.mapping import skill_tree
-from services.matching.service import MatchingService, _Unit
+from services.matching.service import MatchingService
+from services.matching.unit import Unit
 from shared.db.session import create_engine, create_session_factory
 from shared.kafka.topics import CRISES_IN, NEEDS_IN, PLEDGES_IN
 from shared.reference import load_catalogue, load_skills
@@ -35,16 +36,16 @@ async def test_a_need_and_a_pledge_committed_at_once_on_two_workers_are_matched(
     (pledge,) = await stack.canonical(PLEDGES_IN, "org.drx.pledge.posted", b.pledge("p-1"), DONOR)
 
     inside, release = asyncio.Event(), asyncio.Event()
-    run = _Unit.run
+    run = Unit.run
 
-    async def paused(unit: _Unit):
+    async def paused(unit: Unit):
         result = await run(unit)
         if unit.envelope.type == "org.drx.need.recorded":
             inside.set()  # the need is written, its transaction not committed yet
             await release.wait()
         return result
 
-    monkeypatch.setattr(_Unit, "run", paused)
+    monkeypatch.setattr(Unit, "run", paused)
     engine = create_engine(settings.database)
     other = MatchingService(
         create_session_factory(engine), load_catalogue(), skill_tree(load_skills()), "drx."

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from services.matching.domain import rank_needs
 from services.matching.mapping import need_view
-from services.matching.service import PAGE
+from services.matching.unit import PAGE
 from shared.db.models import MatchingNeedRow
 from shared.kafka.topics import CRISES_IN, NEEDS_IN, PLEDGES_IN
 from shared.sources import add_source
