@@ -155,3 +155,18 @@ def raw(spec: TopicSpec, event_type: str, data: Any, source: str, *, prefix: str
         value=encode(envelope(event_type, data, source)),
         headers=dict(HEADERS),
     )
+
+
+def record(
+    value: bytes, *, spec: TopicSpec, headers: dict[str, str] | None = None, offset: int = 0
+) -> RawMessage:
+    """Any bytes as they would arrive on ``drx.<spec>``: for the parsing tests, which send hostile ones."""
+    return RawMessage(
+        topic=f"drx.{spec.name}",
+        spec=spec,
+        partition=0,
+        offset=offset,
+        timestamp_ms=0,
+        value=value,
+        headers=dict(HEADERS) if headers is None else headers,
+    )

@@ -27,15 +27,7 @@ from tests.support import builders as b
 
 
 def raw(value: bytes, *, spec=NEEDS_IN, headers=None) -> RawMessage:
-    return RawMessage(
-        topic=f"drx.{spec.name}",
-        spec=spec,
-        partition=0,
-        offset=3,
-        timestamp_ms=0,
-        value=value,
-        headers=headers if headers is not None else dict(b.HEADERS),
-    )
+    return b.record(value, spec=spec, headers=headers, offset=3)
 
 
 def reason_for(value: bytes | str, **kw) -> str:

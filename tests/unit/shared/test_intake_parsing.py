@@ -18,15 +18,7 @@ from tests.support import builders as b
 
 
 def raw(value: bytes, *, spec=NEEDS_IN, headers=None) -> RawMessage:
-    return RawMessage(
-        topic=f"drx.{spec.name}",
-        spec=spec,
-        partition=0,
-        offset=7,
-        timestamp_ms=0,
-        value=value,
-        headers=headers if headers is not None else dict(b.HEADERS),
-    )
+    return b.record(value, spec=spec, headers=headers, offset=7)
 
 
 def rejected(value: bytes, **kw) -> str:

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from shared.intake.parsing import (
     MAX_REASON_CHARS,
     Parsed,
-    RawMessage,
     Rejected,
     SourcePosition,
     input_rejected,
@@ -50,15 +49,7 @@ topics = st.sampled_from([NEEDS_IN, PLEDGES_IN, SUBSCRIPTIONS_IN])
 
 
 def check(value: bytes, spec: Any = NEEDS_IN, headers: dict[str, str] | None = None) -> None:
-    message = RawMessage(
-        topic=f"drx.{spec.name}",
-        spec=spec,
-        partition=0,
-        offset=1,
-        timestamp_ms=0,
-        value=value,
-        headers=dict(b.HEADERS) if headers is None else headers,
-    )
+    message = b.record(value, spec=spec, headers=headers, offset=1)
     result = parse(message)
     assert isinstance(result, Parsed | Rejected)
     if isinstance(result, Rejected):
