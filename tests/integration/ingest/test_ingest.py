@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import uuid
 
@@ -226,7 +227,9 @@ async def test_every_rejection_reason_reaches_the_rejected_topic(ingest):
     await ingest.wait_row("need", "n-owned")
 
     cases = await _rejection_cases(ingest)
-    sent: dict[bytes, str] = {}  # original bytes -> the words its rejection must contain
+    sent: dict[
+        str, tuple[bytes, str]
+    ] = {}  # SHA-256 of the original -> it, and words its rejection must contain
     for what, expected in cases:
         match what:
             case ("raw", topic, value, headers):
@@ -239,7 +242,7 @@ async def test_every_rejection_reason_reaches_the_rejected_topic(ingest):
                 await ingest.send_raw(ingest.topic("org.drx.need.posted"), value)
             case ("post", event_type, data, source):
                 value = b.encode(await ingest.post(event_type, data, source))
-        sent[value] = expected
+        sent[hashlib.sha256(value).hexdigest()] = (value, expected)
     await ingest.post("org.drx.need.posted", b.need("n-after-garbage"), ORG)  # nothing valid is held up
 
     rejected = await ingest.wait_rejected(len(cases))
@@ -247,7 +250,12 @@ async def test_every_rejection_reason_reaches_the_rejected_topic(ingest):
     assert len(rejected) == len(cases)
     for record in rejected:
         data = record["data"]
-        expected = sent[base64.b64decode(data["original_base64"])]
+        original, expected = sent[data["original_sha256"]]
+        kept = base64.b64decode(data["original_base64"])
+        assert data["original_length"] == len(original)
+        # Up to the intake limit the original is carried whole; beyond it, its first 64 KiB.
+        assert kept == original[: len(kept)]
+        assert data["original_truncated"] == (len(kept) < len(original))
         assert expected in data["reason"], f"expected {expected!r} in {data['reason']!r}"
         assert data["source_topic"].startswith(ingest.settings.kafka.topic_prefix + "intake.")
         assert isinstance(data["source_partition"], int)
