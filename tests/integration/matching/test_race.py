@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 
 from shared.db.models import MatchingNeedRow, OutboxMessage
 from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, topic_name
-from tests.integration.matching.conftest import Pipeline, start_pipeline
 from tests.support import builders as b
 from tests.support.invariants import match_event_mismatches, unmatched_pairs
 from tests.support.kafka import Producer, eventually
+from tests.support.pipeline import Pipeline, start_pipeline
 
 ITEMS = ["HSHEBLANWHT1", "HSHEBLANCLT1", "HSHEBLANPHT1", "HSHETENTF16C"]  # three blankets, one tent
 # About 315 events per unit of scale: the default 8 is about 2,500 events (some 100 s on the

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.app import NotifyWorker
 from shared.kafka.topics import MATCHES, NOTIFICATIONS, REJECTED, topic_name
-from tests.integration.matching.conftest import Pipeline, start_pipeline
 from tests.integration.notify.conftest import KEYS
 from tests.support import builders as b
-from tests.support.kafka import Producer, TopicReader, eventually
+from tests.support.kafka import eventually
+from tests.support.pipeline import running_pipeline
 from tests.support.receivers import HttpReceiver
 
 COORD, ORG, _, DONOR = (s[0] for s in b.SOURCES)
@@ -24,27 +23,11 @@ COORD_MAIL = "leyla@example.org"
 @pytest.fixture
 async def stack(settings, notify_settings, smtp):
     settings = settings.model_copy(update={"notify": notify_settings})
-    ingest, matchers = await start_pipeline(settings)
-    notify = NotifyWorker(settings)
-    await notify.start()
-    prefix = settings.kafka.topic_prefix
-    try:
-        async with (
-            HttpReceiver(KEYS) as receiver,
-            Producer(settings.kafka.bootstrap_servers) as producer,
-            TopicReader(
-                settings.kafka.bootstrap_servers,
-                *(topic_name(prefix, t) for t in (MATCHES, NOTIFICATIONS, REJECTED)),
-            ) as out,
-        ):
-            pipeline = Pipeline(settings, producer, out, ingest)
-            pipeline.matchers = matchers
-            yield pipeline, notify, receiver
-    finally:
-        await notify.stop()
-        for worker in matchers:
-            await worker.stop()
-        await ingest.stop()
+    async with (
+        running_pipeline(settings, MATCHES, NOTIFICATIONS, REJECTED, notify=True) as pipeline,
+        HttpReceiver(KEYS) as receiver,
+    ):
+        yield pipeline, pipeline.notify, receiver
 
 
 async def _subscribe(pipeline, sub_id: str, source: str, **fields) -> None:

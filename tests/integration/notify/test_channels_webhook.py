@@ -1,7 +1,8 @@
-"""Notify's channels against real local servers: an HTTP receiver that checks signatures, and SMTP.
+"""Notify's webhook channel against a real local HTTP receiver that checks signatures.
 
 Only :meth:`Channels.send` is under test: one attempt, its outcome, and whether another attempt
-may help. Retrying is the delivery loop's (tests/integration/notify/test_delivery.py).
+may help. Retrying is the delivery loop's (tests/integration/notify/test_delivery.py); email is
+in test_channels_email.py.
 """
 
 from __future__ import annotations
@@ -9,34 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import email
-import email.policy
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from services.notify.channels import Channels, DeliveryError, Outgoing, message_id
+from services.notify.channels import Channels
 from services.notify.signing import verify
-from shared.config import NotifySettings
 from shared.infra._process import free_port
+from tests.support.outgoing import KEYS, NOW, TIMEOUT_S, failure, hook, settings, signed_now
 
-KEYS = {"k1": "first-secret", "k2": "second-secret"}
-NOW = dt.datetime.now(dt.UTC)  # for email dates; webhooks are signed at signed_now()
-
-
-def signed_now() -> dt.datetime:
-    """The time a webhook is signed at: now, so the receiver's replay window accepts it however
-    long the test session has been running."""
-    return dt.datetime.now(dt.UTC)
-
-
-TIMEOUT_S = 0.5
 Mode = Literal["answer", "hang", "trickle", "close"]
 
 
@@ -145,53 +130,7 @@ class Receiver:
         await writer.drain()
 
 
-# --- an SMTP server --------------------------------------------------------------------------------
-
-
-class Mailbox:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1. ``refuse`` makes it answer RCPT with that reply."""
-
-    def __init__(self, *, password: str | None = None) -> None:
-        self.messages: list[tuple[Envelope, EmailMessage]] = []
-        self.refuse: str | None = None
-        self.logins: list[str] = []
-        self.port = free_port()
-        options: dict[str, Any] = {}
-        if password is not None:
-            options = {"auth_require_tls": False, "auth_required": False, "authenticator": self._login}
-            self._password = password
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
-
-    def _login(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: LoginPassword
-    ) -> AuthResult:
-        self.logins.append(data.login.decode())
-        return AuthResult(success=data.password.decode() == self._password, handled=False)
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-        if self.refuse:
-            return self.refuse
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.messages.append((envelope, message))
-        return "250 accepted"
-
-    def __enter__(self) -> Self:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._controller.stop()
-
-
-# --- fixtures and helpers -------------------------------------------------------------------------
-
-
-def settings(**changes) -> NotifySettings:
-    return NotifySettings(**{"webhook_timeout_s": TIMEOUT_S, **changes})
+# --- webhook ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -202,39 +141,6 @@ async def channels() -> AsyncIterator[Channels]:
         yield sender
     finally:
         await sender.stop()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as box:
-        yield box
-
-
-def hook(url: str, **changes) -> Outgoing:
-    fields = {
-        "delivery_id": "dlv-0a1b2c3d4e5f60718293a4b5",
-        "channel": "webhook",
-        "address": url,
-        "subject": "Proposed: 250 piece for Blankets",
-        "text": "250 \u00e7ad\u0131r battaniyesi, Gaziantep \u2013 `drx decide confirm m-3f2a9c`.",
-        "payload": {"kind": "match.proposed", "match": {"match_id": "m-3f2a9c", "quantity": 250}},
-        "key_id": "k1",
-        "secret": KEYS["k1"],
-    }
-    return Outgoing(**{**fields, **changes})
-
-
-def mail(address: str = "leyla@example.org", **changes) -> Outgoing:
-    return hook(address, channel="email", key_id=None, secret=None, **changes)
-
-
-async def failure(sender: Channels, message: Outgoing) -> DeliveryError:
-    with pytest.raises(DeliveryError) as caught:
-        await sender.send(message, now=signed_now())
-    return caught.value
-
-
-# --- webhook ---------------------------------------------------------------------------------------
 
 
 class TestWebhook:
@@ -378,100 +284,3 @@ class TestWebhook:
     async def test_sending_before_start_is_a_programming_error(self):
         with pytest.raises(RuntimeError, match="start"):
             await Channels(settings()).send(hook("http://127.0.0.1:9/"), now=signed_now())
-
-
-# --- email -----------------------------------------------------------------------------------------
-
-
-class TestEmail:
-    async def test_the_mail_arrives_with_the_headers_receivers_deduplicate_on(self, mailbox):
-        sender = Channels(settings(smtp_port=mailbox.port, email_from="drx@relief.example.org"))
-        await sender.send(mail(), now=NOW)
-        ((envelope, message),) = mailbox.messages
-        assert envelope.mail_from == "drx@relief.example.org"
-        assert envelope.rcpt_tos == ["leyla@example.org"]
-        assert message["From"] == "drx@relief.example.org"
-        assert message["To"] == "leyla@example.org"
-        assert message["Subject"] == "Proposed: 250 piece for Blankets"
-        assert message["X-Drx-Delivery"] == "dlv-0a1b2c3d4e5f60718293a4b5"
-        assert message["Message-ID"] == "<dlv-0a1b2c3d4e5f60718293a4b5@relief.example.org>"
-        assert message["Auto-Submitted"] == "auto-generated"
-        assert message["Date"].datetime == NOW.replace(microsecond=0)
-        assert message.get_content_type() == "text/plain"
-        assert message.get_content().strip() == mail().text
-
-    async def test_every_attempt_carries_the_same_message_id(self, mailbox):
-        sender = Channels(settings(smtp_port=mailbox.port))
-        await sender.send(mail(), now=NOW)
-        await sender.send(mail(), now=NOW + dt.timedelta(minutes=5))
-        ids = {message["Message-ID"] for _, message in mailbox.messages}
-        assert ids == {message_id("dlv-0a1b2c3d4e5f60718293a4b5", "drx@localhost")}
-
-    async def test_a_multi_line_subject_is_folded_onto_one_line(self, mailbox):
-        sender = Channels(settings(smtp_port=mailbox.port))
-        await sender.send(mail(subject="Filled:\r\nBcc: everyone@example.org"), now=NOW)
-        ((_, message),) = mailbox.messages
-        assert message["Subject"] == "Filled: Bcc: everyone@example.org"
-        assert message["Bcc"] is None
-
-    async def test_a_permanent_refusal_is_final(self, mailbox):
-        mailbox.refuse = "550 5.1.1 no such user here"
-        sender = Channels(settings(smtp_port=mailbox.port))
-        error = await failure(sender, mail())
-        assert error.retryable is False
-        assert str(error) == "SMTP 550 5.1.1 no such user here (RCPT TO leyla@example.org)"
-        assert mailbox.messages == []
-
-    async def test_a_temporary_refusal_is_retryable(self, mailbox):
-        mailbox.refuse = "451 4.7.1 greylisted, try again later"
-        sender = Channels(settings(smtp_port=mailbox.port))
-        error = await failure(sender, mail())
-        assert error.retryable is True
-        assert str(error).startswith("SMTP 451 4.7.1 greylisted")
-
-    async def test_credentials_are_used_and_a_wrong_password_is_final(self):
-        with Mailbox(password="right") as box:
-            good = Channels(settings(smtp_port=box.port, smtp_username="drx", smtp_password="right"))
-            await good.send(mail(), now=NOW)
-            bad = Channels(settings(smtp_port=box.port, smtp_username="drx", smtp_password="wrong"))
-            error = await failure(bad, mail())
-        assert box.logins[0] == "drx"
-        assert len(box.messages) == 1
-        assert error.retryable is False
-        assert str(error).startswith("SMTP 535")
-
-    async def test_required_starttls_on_a_server_without_it_is_an_error(self, mailbox):
-        sender = Channels(settings(smtp_port=mailbox.port, smtp_starttls=True))
-        error = await failure(sender, mail())
-        assert "STARTTLS" in str(error)
-        assert mailbox.messages == []
-
-    async def test_no_smtp_server_is_retryable(self):
-        port = free_port()
-        error = await failure(Channels(settings(smtp_port=port)), mail())
-        assert error.retryable is True
-        assert str(error).startswith(f"cannot connect to SMTP server 127.0.0.1:{port}")
-
-    async def test_a_server_that_never_greets_times_out_retryably(self):
-        connected: list[asyncio.StreamWriter] = []
-        silent = await asyncio.start_server(lambda _reader, writer: connected.append(writer), "127.0.0.1", 0)
-        port = silent.sockets[0].getsockname()[1]
-        try:
-            error = await failure(Channels(settings(smtp_port=port)), mail())
-        finally:
-            for writer in connected:
-                writer.close()
-            silent.close()
-            await silent.wait_closed()
-        assert error.retryable is True
-        assert str(error) == f"timed out after {TIMEOUT_S} s talking to SMTP server 127.0.0.1:{port}"
-
-    @pytest.mark.parametrize(
-        "address", ["leyla", "leyla@", "two@at@example.org", "a b@example.org", "x@y.org\r\nBcc: z@y.org"]
-    )
-    async def test_a_malformed_address_is_final_and_nothing_is_sent(self, mailbox, address):
-        sender = Channels(settings(smtp_port=mailbox.port))
-        error = await failure(sender, mail(address))
-        assert error.retryable is False
-        assert str(error).startswith("malformed email address")
-        assert mailbox.messages == []

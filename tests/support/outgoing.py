@@ -1,0 +1,54 @@
+"""One attempt on one channel, as notify's channel tests make it: the message, and what it is sent with.
+
+Shared by tests/integration/notify/test_channels_webhook.py and test_channels_email.py. Only
+:meth:`Channels.send` is under test there, so these build an :class:`Outgoing` by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.notify.channels import Channels, DeliveryError, Outgoing
+from shared.config import NotifySettings
+
+__all__ = ["KEYS", "NOW", "TIMEOUT_S", "failure", "hook", "mail", "settings", "signed_now"]
+
+KEYS = {"k1": "first-secret", "k2": "second-secret"}
+NOW = dt.datetime.now(dt.UTC)  # for email dates; webhooks are signed at signed_now()
+TIMEOUT_S = 0.5
+
+
+def signed_now() -> dt.datetime:
+    """The time a webhook is signed at: now, so the receiver's replay window accepts it however
+    long the test session has been running."""
+    return dt.datetime.now(dt.UTC)
+
+
+def settings(**changes) -> NotifySettings:
+    return NotifySettings(**{"webhook_timeout_s": TIMEOUT_S, **changes})
+
+
+def hook(url: str, **changes) -> Outgoing:
+    fields = {
+        "delivery_id": "dlv-0a1b2c3d4e5f60718293a4b5",
+        "channel": "webhook",
+        "address": url,
+        "subject": "Proposed: 250 piece for Blankets",
+        "text": "250 \u00e7ad\u0131r battaniyesi, Gaziantep \u2013 `drx decide confirm m-3f2a9c`.",
+        "payload": {"kind": "match.proposed", "match": {"match_id": "m-3f2a9c", "quantity": 250}},
+        "key_id": "k1",
+        "secret": KEYS["k1"],
+    }
+    return Outgoing(**{**fields, **changes})
+
+
+def mail(address: str = "leyla@example.org", **changes) -> Outgoing:
+    return hook(address, channel="email", key_id=None, secret=None, **changes)
+
+
+async def failure(sender: Channels, message: Outgoing) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        await sender.send(message, now=signed_now())
+    return caught.value
