@@ -135,7 +135,12 @@ async def test_readyz_is_503_while_kafka_is_down_and_200_once_it_is_back(databas
 
                 broker.start()  # on this thread: the broker dies with the thread that started it
                 await eventually(lambda: ready_is(200), 60, "/readyz 200 once Kafka is back")
-                assert answers[-1]["checks"] == {"kafka": "ok", "postgres": "ok"}
+                assert answers[-1]["checks"] == {
+                    "kafka": "ok",
+                    "postgres": "ok",
+                    "consumers": "ok",
+                    "outbox": "ok",
+                }
         finally:
             await app.stop()
     finally:
