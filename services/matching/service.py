@@ -28,7 +28,7 @@ from shared.logging import get_logger
 from shared.reference import SupplyCatalogue
 from shared.scheduling import job_cause
 
-__all__ = ["MATCHING_SOURCE", "SCHEDULER_SOURCE", "Canonical", "MatchingService", "Result"]
+__all__ = ["MATCHING_SOURCE", "SCHEDULER_SOURCE", "Canonical", "MatchingService", "Result", "read"]
 
 SCHEDULER_SOURCE = "urn:drx:service:matching:scheduler"
 log = get_logger("drx.matching")
@@ -60,9 +60,6 @@ class MatchingService:
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
-        self.catalogue = catalogue
-        self.skills = skills
-        self.prefix = topic_prefix
         self._context = Context(catalogue, skills, topic_prefix)
         self._on_commit = on_commit or (lambda: None)
 
@@ -120,7 +117,7 @@ class MatchingService:
         for datum in data:
             match datum:
                 case canonical.NeedRecorded() | canonical.PledgeRecorded():
-                    keys += match_keys(datum.spec, self.catalogue)
+                    keys += match_keys(datum.spec, self._context.catalogue)
                 case canonical.DecisionRecorded():
                     found = await repo.match_keys_of(datum.match_id)
                     keys += found[2] if found is not None else []

@@ -60,6 +60,8 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Result:
+    """What one event came to: applied, duplicate, ignored, rejected or unchanged, and its proposals."""
+
     outcome: str
     proposals: int = 0
     detail: str = ""
