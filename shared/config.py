@@ -373,6 +373,15 @@ class WorkerSettings(BaseSettings):
         "consumer group and publishing the outbox batch in hand. Keep Kubernetes' "
         "terminationGracePeriodSeconds and compose's stop_grace_period above it.",
     )
+    record_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="How many times a record that fails in a way nobody foresaw is tried before it "
+        "is refused onto the rejected topic with the exception's class and message, so its "
+        "partition moves on. A failure the record causes (a database data error) refuses it at "
+        "once; a transient one (PostgreSQL away) is retried for as long as it lasts.",
+    )
 
 
 class Settings(BaseSettings):

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import audit
+from shared import audit, inbox
 from shared.events.envelope import CloudEvent, new_event
 from shared.intake.parsing import SourcePosition, cap_reason, input_rejected
 from shared.kafka.topics import REJECTED, topic_name
 from shared.outbox import enqueue
 
-__all__ = ["reject"]
+__all__ = ["refuse", "reject"]
 
 
 def reject(
@@ -62,3 +62,38 @@ def reject(
             correlation_id=correlation_id,
         ),
     )
+
+
+async def refuse(
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: str,
+    topic_prefix: str,
+    *,
+    claim: str,
+    refused_by: str,
+    position: SourcePosition,
+    original: bytes,
+    reason: str,
+    envelope: CloudEvent | None = None,
+    event_id: str | None = None,
+) -> bool:
+    """Refuse a record that failed, in a transaction of its own; False if it was refused already.
+
+    For a record whose own transaction could not commit (``shared/failures.py``): ``claim``
+    is the inbox key that makes a redelivery of it a duplicate.
+    """
+    async with sessions.begin() as session:
+        if not await inbox.claim(session, consumer, claim):
+            return False
+        reject(
+            session,
+            topic_prefix,
+            refused_by=refused_by,
+            position=position,
+            original=original,
+            reason=reason,
+            envelope=envelope,
+            now=dt.datetime.now(dt.UTC),
+            event_id=event_id,
+        )
+    return True

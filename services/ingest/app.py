@@ -22,7 +22,13 @@ class IngestWorker(Worker):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         prefix = settings.kafka.topic_prefix
-        self.service = IngestService(self.sessions, Reference.load(), prefix, on_commit=self.relay.wake)
+        self.service = IngestService(
+            self.sessions,
+            Reference.load(),
+            prefix,
+            on_commit=self.relay.wake,
+            attempts=settings.worker.record_attempts,
+        )
         register(self.broker, self.service, prefix, self.group_id)
 
     def jobs(self) -> list[Job]:

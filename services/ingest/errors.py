@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.failures import TransientError
+
 __all__ = ["IngestError", "RetryableConflictError"]
 
 
@@ -9,5 +11,5 @@ class IngestError(Exception):
     """Root of ingest's own errors."""
 
 
-class RetryableConflictError(IngestError):
+class RetryableConflictError(IngestError, TransientError):
     """Transient: another transaction created the same entity first. Retry the message."""

@@ -21,11 +21,12 @@ from services.ingest.repository import CONSUMER, EntityKind, IngestRepository
 from shared import audit, inbox
 from shared.events import canonical, inbound
 from shared.events.envelope import CloudEvent, new_event
+from shared.failures import RecordGuard
 from shared.intake.parsing import Parsed, RawMessage, Rejected, parse
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
 from shared.outbox import enqueue
-from shared.rejection import reject
+from shared.rejection import refuse, reject
 from shared.scheduling import job_cause
 
 __all__ = ["INGEST_SOURCE", "IngestService", "Result"]
@@ -59,13 +60,32 @@ class IngestService:
         topic_prefix: str,
         *,
         on_commit: Callable[[], None] | None = None,
+        attempts: int = 3,
     ) -> None:
         self._sessions = sessions
         self._reference = reference
         self._prefix = topic_prefix
         self._on_commit = on_commit or (lambda: None)
+        self._guard = RecordGuard(attempts)
 
     async def handle(self, raw: RawMessage) -> Result:
+        """Apply one record in its own transaction; a record that fails it is refused.
+
+        A failure the record causes (``shared/failures.py``) refuses it at once; one nobody
+        foresaw, after ``attempts`` tries; a transient one (the database is away) is raised, and
+        the record is read again after a backoff.
+        """
+        try:
+            result = await self._handle(raw)
+        except Exception as error:
+            if (reason := self._guard.refusal(raw.inbox_key, error)) is None:
+                raise
+            log.exception("record refused after it failed", position=str(raw.position), reason=reason)
+            return await self._refuse(raw, reason)
+        self._guard.succeeded(raw.inbox_key)
+        return result
+
+    async def _handle(self, raw: RawMessage) -> Result:
         parsed = parse(raw)
         now = _arrival(raw)
         for attempt in range(1, _ATTEMPTS + 1):
@@ -81,6 +101,30 @@ class IngestService:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _refuse(self, raw: RawMessage, reason: str) -> Result:
+        """Refuse a record that failed: its own inbox claim, the rejected event and audit record."""
+        try:
+            parsed = parse(raw)
+        except Exception:  # noqa: BLE001 - the record failed already; refuse it without its envelope
+            envelope = None
+        else:
+            envelope = parsed.envelope
+        refused = await refuse(
+            self._sessions,
+            CONSUMER,
+            self._prefix,
+            claim=raw.inbox_key,
+            refused_by=INGEST_SOURCE,
+            position=raw.position,
+            original=raw.value,
+            reason=reason,
+            envelope=envelope,
+        )
+        if not refused:
+            return Result("duplicate", raw.inbox_key)
+        self._on_commit()
+        return Result("rejected", reason)
+
     async def handle_batch(self, raws: list[RawMessage]) -> list[Result]:
         """Apply records in offset order in one transaction: one commit, one audit-chain turn.
 
@@ -88,10 +132,10 @@ class IngestService:
         record in order, and a later record sees what an earlier one wrote. If anything fails
         (a conflict with another ingest worker, a database error, a bug), the batch's
         transaction rolls back and its records are applied one by one instead, so a poison
-        record holds up only itself and the records before it are kept.
+        record holds up only itself (and only until it is refused) and the others are kept.
         """
-        parsed = [(raw, parse(raw)) for raw in raws]
         try:
+            parsed = [(raw, parse(raw)) for raw in raws]
             async with self._sessions.begin() as session:
                 repo = IngestRepository(session)
                 results = [

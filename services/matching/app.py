@@ -24,7 +24,12 @@ class MatchingWorker(Worker):
         super().__init__(settings)
         prefix = settings.kafka.topic_prefix
         self.service = MatchingService(
-            self.sessions, load_catalogue(), skill_tree(load_skills()), prefix, on_commit=self.relay.wake
+            self.sessions,
+            load_catalogue(),
+            skill_tree(load_skills()),
+            prefix,
+            on_commit=self.relay.wake,
+            attempts=settings.worker.record_attempts,
         )
         register(self.broker, self.service, prefix, self.group_id)
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from services.matching.service import Canonical, MatchingService
 from shared.events.envelope import CloudEvent
+from shared.events.errors import describe_errors
 from shared.intake.kafka import raw_body
 from shared.intake.parsing import SourcePosition
 from shared.kafka.broker import static_membership
@@ -27,14 +28,13 @@ __all__ = ["register"]
 log = get_logger("drx.matching")
 
 
-def _canonical(record: ConsumerRecord[Any, Any], body: bytes) -> Canonical | None:
+def _canonical(record: ConsumerRecord[Any, Any], body: bytes) -> Canonical | str:
+    """The record as matching's input, or why it is none (then it is parked, not retried)."""
     position = SourcePosition(record.topic, record.partition, record.offset)
     try:
         envelope = CloudEvent.model_validate_json(body)
-    except ValidationError:
-        # Only ingest writes this topic; an unreadable record is a bug upstream, not a reason to stall.
-        log.exception("unreadable canonical record skipped", position=str(position))
-        return None
+    except ValidationError as error:
+        return f"not a CloudEvents envelope: {describe_errors(error)}"
     today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
     return Canonical(envelope, today, position)
 
@@ -49,6 +49,7 @@ def register(
     other matching workers may be waiting for one of them.
     """
     handle_batch = Backoff("drx.matching")(service.handle_batch)
+    refuse_unreadable = Backoff("drx.matching")(service.refuse_unreadable)
 
     async def on_canonical(bodies: list[bytes], message: KafkaMessage) -> None:
         records = message.raw_message
@@ -56,7 +57,12 @@ def register(
         readable = []
         for record, body in zip(records, bodies, strict=True):
             with record_context(record):
-                if (event := _canonical(record, body)) is not None:
+                event = _canonical(record, body)
+                if isinstance(event, str):  # only ingest writes here: a bug upstream, or a forgery
+                    position = SourcePosition(record.topic, record.partition, record.offset)
+                    log.error("unreadable canonical record parked", reason=event)
+                    await refuse_unreadable(position, body, event)
+                else:
                     readable.append((record, event))
         events = [event for _, event in readable]
         if not events:

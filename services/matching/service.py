@@ -18,14 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.matching.domain import SkillTree
 from services.matching.mapping import match_keys
 from services.matching.outputs import MATCHING_SOURCE
-from services.matching.repository import MatchingRepository
+from services.matching.repository import CONSUMER, MatchingRepository
 from services.matching.unit import Context, Result, Unit
+from shared import inbox
 from shared.events import canonical
 from shared.events.envelope import CloudEvent
 from shared.events.registry import EVENT_TYPES
+from shared.failures import RecordGuard
 from shared.intake.parsing import SourcePosition
 from shared.logging import get_logger
 from shared.reference import SupplyCatalogue
+from shared.rejection import refuse
 from shared.scheduling import job_cause
 
 __all__ = ["MATCHING_SOURCE", "SCHEDULER_SOURCE", "Canonical", "MatchingService", "Result", "read"]
@@ -58,13 +61,49 @@ class MatchingService:
         topic_prefix: str,
         *,
         on_commit: Callable[[], None] | None = None,
+        attempts: int = 3,
     ) -> None:
         self._sessions = sessions
         self._context = Context(catalogue, skills, topic_prefix)
         self._on_commit = on_commit or (lambda: None)
+        self._guard = RecordGuard(attempts)
 
     async def handle(self, envelope: CloudEvent, today: dt.date, *, position: SourcePosition) -> Result:
-        return await self._transact(envelope, today, position, Unit.run)
+        """Apply one canonical event in its own transaction; an event that fails it is parked.
+
+        Parked means refused onto the rejected topic with the reason, so the events behind it
+        go on: at once for a failure the event causes (a quantity overflowing its column), after
+        ``attempts`` tries for one nobody foresaw (``shared/failures.py``). A transient failure
+        (the database is away) is raised, and the event is read again after a backoff.
+        """
+        key = f"kafka {position}"
+        try:
+            result = await self._transact(envelope, today, position, Unit.run)
+        except Exception as error:
+            if (reason := self._guard.refusal(key, error)) is None:
+                raise
+            log.exception("canonical event parked after it failed", position=str(position), reason=reason)
+            return await self._transact(envelope, today, position, _park(reason))
+        self._guard.succeeded(key)
+        return result
+
+    async def refuse_unreadable(self, position: SourcePosition, body: bytes, reason: str) -> Result:
+        """Park a canonical record that is no CloudEvent at all, so its partition moves on."""
+        refused = await refuse(
+            self._sessions,
+            CONSUMER,
+            self._context.prefix,
+            claim=f"kafka {position}",
+            refused_by=MATCHING_SOURCE,
+            position=position,
+            original=body,
+            reason=reason,
+            event_id=f"rejected:matching:{position}",
+        )
+        if not refused:
+            return Result("duplicate")
+        self._on_commit()
+        return Result("rejected", detail=reason)
 
     async def handle_batch(self, events: list[Canonical]) -> list[Result]:
         """Apply canonical events in order in one transaction: one commit, one audit-chain turn.
@@ -215,6 +254,19 @@ def read(envelope: CloudEvent) -> BaseModel | ValidationError | None:
         return spec.model.model_validate(envelope.data)
     except ValidationError as error:
         return error
+
+
+def _park(reason: str) -> Callable[[Unit], Awaitable[Result]]:
+    """The work that refuses the unit's event with ``reason``, once (its inbox claim)."""
+
+    async def park(unit: Unit) -> Result:
+        if not await inbox.claim(unit.session, CONSUMER, unit.envelope.dedupe_key()):
+            return Result("duplicate")
+        assert unit.position is not None
+        unit.out.rejection(unit.position, reason)
+        return Result("rejected", detail=reason)
+
+    return park
 
 
 def _conflict(error: DBAPIError) -> str | None:

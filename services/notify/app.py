@@ -25,7 +25,11 @@ class NotifyWorker(Worker):
         prefix = settings.kafka.topic_prefix
         self.delivery = DeliveryLoop(self.sessions, Channels(settings.notify), settings.notify, prefix)
         self.service = NotifyService(
-            self.sessions, prefix, public_url=settings.notify.public_url, on_commit=self._committed
+            self.sessions,
+            prefix,
+            public_url=settings.notify.public_url,
+            on_commit=self._committed,
+            attempts=settings.worker.record_attempts,
         )
         register(self.broker, self.service, prefix, self.group_id)
 

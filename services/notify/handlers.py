@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from services.notify.service import NotifyService
 from shared.events.envelope import CloudEvent
+from shared.events.errors import describe_errors
 from shared.intake.kafka import raw_body, raw_message, tolerant_parser
+from shared.intake.parsing import SourcePosition
 from shared.kafka.broker import static_membership
 from shared.kafka.topics import CANONICAL, MATCHES, SUBSCRIPTIONS_IN, topic_name
 from shared.logging import get_logger
@@ -29,22 +31,22 @@ log = get_logger("drx.notify")
 def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, group_id: str) -> None:
     handle = Backoff("drx.notify")(service.handle)
     handle_subscription = Backoff("drx.notify")(service.handle_subscription)
+    refuse_unreadable = Backoff("drx.notify")(service.refuse_unreadable)
 
     async def on_match(body: bytes, message: KafkaMessage) -> None:
         record = message.raw_message
         assert isinstance(record, ConsumerRecord)
+        position = SourcePosition(record.topic, record.partition, record.offset)
         try:
             envelope = CloudEvent.model_validate_json(body)
-        except ValidationError:
-            # Only drx services write these topics: an unreadable record is a bug upstream, not a reason
-            # to stall.
-            log.exception(
-                "unreadable match record skipped",
-                position=f"{record.topic}/{record.partition}/{record.offset}",
-            )
+        except ValidationError as error:
+            # Only drx services write these topics: a bug upstream, or a forgery. Park it, go on.
+            reason = f"not a CloudEvents envelope: {describe_errors(error)}"
+            log.exception("unreadable record parked", position=str(position), reason=reason)
+            await refuse_unreadable(position, body, reason)
             return
         started = time.perf_counter()
-        result = await handle(envelope)
+        result = await handle(envelope, position=position)
         log.info(
             "match event handled",
             type=envelope.type,

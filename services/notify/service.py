@@ -42,13 +42,16 @@ from shared import inbox
 from shared.events.envelope import CloudEvent
 from shared.events.inbound import SubscriptionRemoved, SubscriptionSet
 from shared.events.outbound import ExpiryReminder, MatchUpdated, NeedCoverage
-from shared.intake.parsing import RawMessage, Rejected, parse
-from shared.rejection import reject
+from shared.failures import RecordGuard
+from shared.intake.parsing import RawMessage, Rejected, SourcePosition, parse
+from shared.logging import get_logger
+from shared.rejection import refuse, reject
 from shared.scheduling import Clock
 
 __all__ = ["CONSUMER", "NotifyService", "Result"]
 
 CONSUMER = "notify"
+log = get_logger("drx.notify")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +69,36 @@ class NotifyService:
         public_url: str | None = None,
         clock: Clock = lambda: dt.datetime.now(dt.UTC),
         on_commit: Callable[[], None] | None = None,
+        attempts: int = 3,
     ) -> None:
         self._sessions = sessions
         self.prefix = topic_prefix
         self.public_url = public_url
         self.clock = clock
         self._on_commit = on_commit or (lambda: None)
+        self._guard = RecordGuard(attempts)
 
     async def handle_subscription(self, raw: RawMessage) -> Result:
-        """Apply one ``intake.subscriptions`` record, or reject it with the reason."""
+        """Apply one ``intake.subscriptions`` record, or reject it with the reason.
+
+        A record that fails to apply is refused too, with the failure as its reason: at once
+        when the record causes it, after ``attempts`` tries when nobody foresaw it
+        (``shared/failures.py``); a transient failure is raised, and the record read again.
+        """
+        try:
+            result = await self._handle_subscription(raw)
+        except Exception as error:
+            if (reason := self._guard.refusal(raw.inbox_key, error)) is None:
+                raise
+            log.exception(
+                "subscription record refused after it failed", position=str(raw.position), reason=reason
+            )
+            refused = await self._refuse(raw.position, raw.value, reason, claim=raw.inbox_key)
+            return Result("rejected" if refused else "duplicate")
+        self._guard.succeeded(raw.inbox_key)
+        return result
+
+    async def _handle_subscription(self, raw: RawMessage) -> Result:
         parsed = parse(raw)
         reason: str | None
         async with self._sessions.begin() as session:
@@ -127,8 +151,60 @@ class NotifyService:
             return f"no active subscription {data.subscription_id!r}"
         return None
 
-    async def handle(self, envelope: CloudEvent) -> Result:
-        """Apply one event from the matches or canonical topic (exactly once, by its source + id)."""
+    async def handle(self, envelope: CloudEvent, *, position: SourcePosition | None = None) -> Result:
+        """Apply one event from the matches or canonical topic (exactly once, by its source + id).
+
+        An event read at ``position`` that fails to apply is parked on the rejected topic, as
+        :meth:`handle_subscription` refuses a record, so notify's other events go on.
+        """
+        if position is None:
+            return await self._handle(envelope)
+        key = f"kafka {position}"
+        try:
+            result = await self._handle(envelope)
+        except Exception as error:
+            if (reason := self._guard.refusal(key, error)) is None:
+                raise
+            log.exception("event parked after it failed", position=str(position), reason=reason)
+            original = envelope.model_dump_json(exclude_none=True).encode()
+            refused = await self._refuse(
+                position, original, reason, claim=envelope.dedupe_key(), envelope=envelope
+            )
+            return Result("rejected" if refused else "duplicate")
+        self._guard.succeeded(key)
+        return result
+
+    async def refuse_unreadable(self, position: SourcePosition, body: bytes, reason: str) -> Result:
+        """Park a record on the matches or canonical topic that is no CloudEvent at all."""
+        refused = await self._refuse(position, body, reason, claim=f"kafka {position}")
+        return Result("rejected" if refused else "duplicate")
+
+    async def _refuse(
+        self,
+        position: SourcePosition,
+        original: bytes,
+        reason: str,
+        *,
+        claim: str,
+        envelope: CloudEvent | None = None,
+    ) -> bool:
+        refused = await refuse(
+            self._sessions,
+            CONSUMER,
+            self.prefix,
+            claim=claim,
+            refused_by=NOTIFY_SOURCE,
+            position=position,
+            original=original,
+            reason=reason,
+            envelope=envelope,
+            event_id=f"rejected:notify:{position}",
+        )
+        if refused:
+            self._on_commit()
+        return refused
+
+    async def _handle(self, envelope: CloudEvent) -> Result:
         kind = _notable(envelope.type)
         if kind is None:
             return Result("ignored")  # most canonical events are matching's business, not ours
