@@ -10,7 +10,7 @@ import copy
 
 import pytest
 
-from services.notify.service import NOTIFY_SOURCE
+from services.notify.outputs import NOTIFY_SOURCE
 from shared.events.examples import EXAMPLES
 from shared.kafka.topics import MATCHES, REJECTED, topic_name
 from tests.support import builders as b

@@ -18,7 +18,7 @@ class _PgError(Exception):
         self.diag = type("Diag", (), {"message_primary": message})()
 
 
-def _db_error(sqlstate: str, message: str = "boom", *, params: object = None) -> sa.DBAPIError:
+def _db_error(sqlstate: str, message: str = "boom", *, params: dict[str, str] | None = None) -> sa.DBAPIError:
     return sa.DBAPIError("INSERT INTO pledges VALUES (%(contact)s)", params, _PgError(sqlstate, message))
 
 
