@@ -1,4 +1,4 @@
-"""Nothing lost, nothing applied twice, under faults: eight scenarios on the real stack.
+"""Nothing lost, nothing applied twice, under faults: nine scenarios on the real stack.
 
 Each runs ingest, matching and notify as OS processes against real Apache Kafka and PostgreSQL,
 feeds a seeded scenario (valid and invalid input, decisions made as proposals appear), injects
@@ -9,11 +9,17 @@ against the input (tests/faults/checker.py). ``--long`` runs thousands of events
 from __future__ import annotations
 
 import asyncio
+import copy
+import hashlib
+import json
 import time
 from collections.abc import Awaitable, Callable
 
 import pytest
 
+from services.matching.outputs import MATCHING_SOURCE
+from shared.events.examples import EXAMPLES
+from shared.kafka.topics import CANONICAL, topic_name
 from tests.faults.checker import check
 from tests.faults.conftest import REPORTS
 from tests.faults.harness import Stack
@@ -135,6 +141,38 @@ async def test_matching_workers_join_and_leave_while_events_flow(settings, tmp_p
 async def test_poison_messages_interleaved_with_good_ones(settings, tmp_path, size):
     scenario = generate(6, size, size, invalid_ratio=0.3)
     await _run("poison messages (30 % invalid)", settings, tmp_path, scenario)
+
+
+async def test_poison_events_on_canonical_are_parked_by_matching(settings, tmp_path, size):
+    """Events only ingest should write, forged onto canonical: matching parks each and goes on."""
+    canonical = topic_name(settings.kafka.topic_prefix, CANONICAL)
+    poison = [_overflowing_need(f"n-poison-{i}") for i in range(5)]
+    poison += [b"\xff\xfe not a CloudEvent", b"[]", b'{"specversion": "1.0"}']
+
+    async def midway(stack: Stack) -> None:
+        for i, value in enumerate(poison):
+            await stack.producer.send(canonical, value, key=f"poison-{i}")
+
+    stack = await _run(
+        "poison events on canonical", settings, tmp_path, generate(9, size, size), midway=midway
+    )
+    parked = [r["data"] for r in stack.records("org.drx.input.rejected") if r["source"] == MATCHING_SOURCE]
+    by_event = {r.get("event_id"): r for r in parked}
+    for i in range(5):  # readable: found by event id, refused with the database's reason
+        assert "numeric field overflow" in by_event[f"org.drx.need.recorded:n-poison-{i}:r1"]["reason"]
+    by_digest = {r["original_sha256"]: r for r in parked}
+    for value in poison[5:]:  # unreadable: found by their bytes' digest
+        assert by_digest[hashlib.sha256(value).hexdigest()]["reason"].startswith("not a CloudEvents envelope")
+    assert not [w.service for w in stack.workers if w.deaths], "no worker may die of a poison event"
+
+
+def _overflowing_need(need_id: str) -> bytes:
+    """A well-formed ``need.recorded`` whose base quantity does not fit matching's Numeric(18, 4)."""
+    event = copy.deepcopy(EXAMPLES["org.drx.need.recorded"])
+    event.update(id=f"org.drx.need.recorded:{need_id}:r1", subject=need_id)
+    event["data"].update(need_id=need_id)
+    event["data"]["spec"]["base_quantity"] = "1e20"
+    return json.dumps(event).encode()
 
 
 async def test_the_same_events_twice_and_out_of_order(settings, tmp_path, size):
