@@ -4,18 +4,29 @@ An entry's ``before``/``after`` are stored as JSONB and hashed as canonical JSON
 come back from PostgreSQL exactly as they were hashed: :func:`json_safe` turns them into the
 plain JSON data for which that holds, at the call that records them, so bad data fails there and
 not at commit.
+
+Entries are bounded too (:data:`MAX_STATE_BYTES`, :data:`MAX_TEXT_CHARS`), so no input can make
+an audit row, or the audit event that publishes it, larger than Kafka takes: an oversized
+``before``/``after`` is replaced by its size and SHA-256, which still pins what it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-__all__ = ["AuditEntry", "json_safe", "safe_entry"]
+__all__ = ["MAX_STATE_BYTES", "MAX_TEXT_CHARS", "AuditEntry", "json_safe", "safe_entry"]
+
+MAX_STATE_BYTES = 128 * 1024
+"""The largest ``before`` or ``after`` kept whole, as compact JSON; a larger one is summarised."""
+MAX_TEXT_CHARS = 500
+"""The longest actor, action, entity type, entity id or event id kept; longer ones are cut."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -69,20 +80,32 @@ def _safe_mapping(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(safe, dict):
         msg = f"audit before/after must be a JSON object, not {type(value).__name__}"
         raise TypeError(msg)
+    encoded = json.dumps(safe, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    if len(encoded) > MAX_STATE_BYTES:
+        return {
+            "omitted": f"larger than the audit limit of {MAX_STATE_BYTES} bytes",
+            "bytes": len(encoded),
+            "sha256": hashlib.sha256(encoded).hexdigest(),
+        }
     return safe
 
 
+def _bounded(value: str) -> str:
+    text = _text(value)
+    return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"
+
+
 def _optional_text(value: str | None) -> str | None:
-    return None if value is None else _text(value)
+    return None if value is None else _bounded(value)
 
 
 def safe_entry(entry: AuditEntry) -> AuditEntry:
-    """``entry`` with every text made storable and ``before``/``after`` made :func:`json_safe`."""
+    """``entry`` with its texts storable and bounded, ``before``/``after`` :func:`json_safe` and bounded."""
     return AuditEntry(
-        actor=_text(entry.actor),
-        action=_text(entry.action),
-        entity_type=_text(entry.entity_type),
-        entity_id=_text(entry.entity_id),
+        actor=_bounded(entry.actor),
+        action=_bounded(entry.action),
+        entity_type=_bounded(entry.entity_type),
+        entity_id=_bounded(entry.entity_id),
         before=_safe_mapping(entry.before),
         after=_safe_mapping(entry.after),
         causing_event_id=_optional_text(entry.causing_event_id),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.audit import GENESIS_HASH, AuditEntry, chain, verify_chain
+from shared.audit.entry import MAX_STATE_BYTES, MAX_TEXT_CHARS, safe_entry
 from shared.config import DatabaseSettings
 from shared.db.session import create_engine, create_session_factory
 
@@ -310,3 +311,24 @@ class TestCompareWithCopy:
     def test_a_record_rewritten_hashes_and_all_differs_from_the_copy(self):
         problem = audit.compare_with_copy({1: "a", 2: "x", 3: "y"}, {1: "a", 2: "b", 3: "c"})
         assert problem == "record 2 differs from the copy: hash x here, b there"
+
+
+def test_an_oversized_state_is_summarised_by_its_size_and_digest():
+    after = {"earmarks": {"crises": [f"crisis-{i}" for i in range(30_000)]}}
+    entry = safe_entry(AuditEntry("urn:drx:donor:x", "pledge.accepted", "pledge", "p-1", after=after))
+    assert entry.after is not None
+    assert entry.after["omitted"] == f"larger than the audit limit of {MAX_STATE_BYTES} bytes"
+    assert entry.after["bytes"] > MAX_STATE_BYTES
+    assert len(entry.after["sha256"]) == 64
+    small = safe_entry(AuditEntry("a", "b", "c", "d", after={"x": 1}))
+    assert small.after == {"x": 1}
+
+
+def test_overlong_names_in_an_entry_are_cut():
+    entry = safe_entry(
+        AuditEntry("a" * 10_000, "need.accepted", "need", "n" * 10_000, causing_event_id="e" * 9999)
+    )
+    assert len(entry.actor) == len(entry.entity_id) == MAX_TEXT_CHARS
+    assert entry.causing_event_id is not None
+    assert len(entry.causing_event_id) == MAX_TEXT_CHARS
+    assert entry.actor.endswith("…")
