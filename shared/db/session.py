@@ -23,6 +23,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         pool_pre_ping=True,  # survive a PostgreSQL restart without failing the next message
         pool_timeout=settings.connect_timeout_s,  # waiting for a pooled connection is bounded too
         connect_args=settings.connect_args(),
+        hide_parameters=True,  # a database error's message never carries the values (contact details)
     )
 
 
