@@ -3,15 +3,23 @@
 Off a TTY every line is one JSON object (for log shippers); on a TTY it is a readable console line.
 Per-message context (service, topic, partition, offset, event id, correlation id) is bound by
 :class:`shared.kafka.middleware.LogContextMiddleware` through contextvars and merged here.
+
+Logs are kept and shipped, so the last step before rendering scrubs every URL and email address
+(``shared/redact.py``) from each line, its traceback included: whatever a library or an
+exception message says, a subscriber's address or a webhook's token never reaches a log.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
-from typing import Literal
+from collections.abc import MutableMapping
+from typing import Any, Literal
 
 import structlog
+
+from shared.redact import scrub
 
 __all__ = ["configure_logging", "get_logger"]
 
@@ -37,10 +45,10 @@ def configure_logging(
     use_console = fmt == "console" or (fmt == "auto" and getattr(out, "isatty", lambda: False)())
     renderer: structlog.types.Processor
     if use_console:
-        renderer = structlog.dev.ConsoleRenderer()
-        final: list[structlog.types.Processor] = [renderer]
+        renderer = structlog.dev.ConsoleRenderer(exception_formatter=_scrubbed_traceback)
+        final: list[structlog.types.Processor] = [_scrub_contacts, renderer]
     else:
-        final = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        final = [structlog.processors.dict_tracebacks, _scrub_contacts, structlog.processors.JSONRenderer()]
 
     structlog.configure(
         processors=[
@@ -76,3 +84,25 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """A structlog logger; context bound with contextvars is merged into every line."""
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
+
+
+def _scrub_contacts(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Redact URLs and email addresses in every value of a line (a processor)."""
+    return {key: _scrubbed(value) for key, value in event_dict.items()}
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    return value
+
+
+def _scrubbed_traceback(sio: Any, exc_info: Any) -> None:
+    """The console's traceback, scrubbed like the rest of the line."""
+    text = io.StringIO()
+    structlog.dev.plain_traceback(text, exc_info)
+    sio.write(scrub(text.getvalue()))

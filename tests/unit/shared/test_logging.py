@@ -48,3 +48,44 @@ class TestConfigureLogging:
         configure_logging("WARNING", "json", stream=out)
         get_logger("test").info("quiet")
         assert out.getvalue() == ""
+
+
+class TestNoContactsInLogs:
+    """Whatever a line or its traceback says, URLs and email addresses are redacted in it."""
+
+    def teardown_method(self):
+        configure_logging()
+
+    def test_json_lines_and_their_tracebacks_are_scrubbed(self):
+        out = io.StringIO()
+        configure_logging("INFO", "json", stream=out)
+        log = get_logger("test")
+        log.info("sent", to="amina@example.org", detail={"url": ["https://h.example.org/t/SECRET"]})
+        try:
+            _fail("cannot post to https://h.example.org/t/SECRET for amina@example.org")
+        except ValueError:
+            log.exception("failed")
+        logging.getLogger("aiokafka.x").warning("library says %s", "amina@example.org")
+        text = out.getvalue()
+        assert "SECRET" not in text
+        assert "amina@" not in text
+        assert "a***@example.org" in text
+        lines = [json.loads(line) for line in text.strip().splitlines()]
+        assert len(lines) == 3
+        assert lines[0]["detail"] == {"url": ["https://h.example.org/…"]}
+
+    def test_console_lines_and_their_tracebacks_are_scrubbed(self):
+        out = _Tty()
+        configure_logging("INFO", "auto", stream=out)
+        try:
+            _fail("cannot post to https://h.example.org/t/SECRET")
+        except ValueError:
+            get_logger("test").exception("failed", to="amina@example.org")
+        text = out.getvalue()
+        assert "SECRET" not in text
+        assert "amina@" not in text
+        assert "ValueError" in text
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
