@@ -57,6 +57,8 @@ def why_not_replayable(rejection: Rejection, prefix: str) -> str | None:
         return (
             f"it came from {rejection.data.source_topic}, not an intake topic: ask for a new decision instead"
         )
+    if rejection.data.original_redacted:
+        return "its contact details were redacted before it was kept: the sender must resend it"
     if rejection.data.original_truncated:
         length = rejection.data.original_length
         return f"it was {length} bytes and only its first part was kept: the sender must resend it"

@@ -16,6 +16,7 @@ from shared.events.envelope import CloudEvent, new_event
 from shared.intake.parsing import SourcePosition, cap_reason, input_rejected
 from shared.kafka.topics import REJECTED, topic_name
 from shared.outbox import enqueue
+from shared.redact import scrub
 
 __all__ = ["refuse", "reject"]
 
@@ -31,18 +32,22 @@ def reject(
     envelope: CloudEvent | None,
     now: dt.datetime,
     event_id: str | None = None,
+    shown: bytes | None = None,
 ) -> None:
     """Publish the refusal of the record at ``position`` (through the outbox) and audit it.
 
     ``refused_by`` is the refusing service's CloudEvents source; ``event_id`` defaults to
     ``rejected:<position>``, which makes a second refusal of the same record the same event.
+    ``shown`` is what of the original may be kept when that is not all of it (notify passes a
+    subscription record with its address redacted); the reason is scrubbed of URLs and email
+    addresses in any case (``shared/redact.py``): the rejected topic and the audit keep no contacts.
     """
     correlation_id = (envelope.correlationid or envelope.id) if envelope else None
-    reason = cap_reason(reason)
+    reason = scrub(cap_reason(reason))
     event = new_event(
         "org.drx.input.rejected",
         refused_by,
-        input_rejected(position, original, reason, envelope),
+        input_rejected(position, original, reason, envelope, shown=shown),
         subject=str(position),
         time=now,
         event_id=event_id or f"rejected:{position}",
@@ -76,6 +81,7 @@ async def refuse(
     reason: str,
     envelope: CloudEvent | None = None,
     event_id: str | None = None,
+    shown: bytes | None = None,
 ) -> bool:
     """Refuse a record that failed, in a transaction of its own; False if it was refused already.
 
@@ -95,5 +101,6 @@ async def refuse(
             envelope=envelope,
             now=dt.datetime.now(dt.UTC),
             event_id=event_id,
+            shown=shown,
         )
     return True

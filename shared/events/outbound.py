@@ -155,6 +155,11 @@ class InputRejected(_Data):
     original_truncated: bool = Field(
         default=False, description="True when original_base64 holds only a prefix."
     )
+    original_redacted: bool = Field(
+        default=False,
+        description="True when contact details (email addresses, URLs) in the original were redacted "
+        "before it was kept here; original_length and original_sha256 are still those of the original.",
+    )
     event_id: str | None = None
     event_type: str | None = None
     event_source: str | None = None

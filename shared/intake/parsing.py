@@ -57,16 +57,24 @@ class SourcePosition:
 
 
 def input_rejected(
-    position: SourcePosition, original: bytes, reason: str, envelope: CloudEvent | None
+    position: SourcePosition,
+    original: bytes,
+    reason: str,
+    envelope: CloudEvent | None,
+    *,
+    shown: bytes | None = None,
 ) -> InputRejected:
     """The ``org.drx.input.rejected`` data for one record: the reason, where it was read, and its bytes.
 
     Both are bounded, so the rejection of any record fits in a Kafka message: the reason is cut
     to :data:`MAX_REASON_CHARS` (saying how many further errors there were) and the original to
-    the intake limit, with its full length and SHA-256 to identify it.
+    the intake limit, with its full length and SHA-256 to identify it. ``shown``, when given and
+    not the original, is what may be kept instead (its contact details redacted, ``shared/redact.py``);
+    the length and SHA-256 stay the original's.
     """
-    kept = original[: LIMITS.record_bytes]
-    truncated = len(kept) < len(original)
+    body = original if shown is None else shown
+    kept = body[: LIMITS.record_bytes]
+    truncated = len(kept) < len(body)
     try:
         text: str | None = kept.decode("utf-8") if not truncated else None
     except UnicodeDecodeError:
@@ -81,6 +89,7 @@ def input_rejected(
         original_length=len(original),
         original_sha256=hashlib.sha256(original).hexdigest(),
         original_truncated=truncated,
+        original_redacted=body != original,
         event_id=envelope.id if envelope else None,
         event_type=envelope.type if envelope else None,
         event_source=envelope.source if envelope else None,

@@ -23,6 +23,7 @@ from shared.intake.parsing import (
     parse,
 )
 from shared.kafka.topics import NEEDS_IN, PLEDGES_IN
+from shared.redact import redact_original
 from tests.support import builders as b
 
 
@@ -182,6 +183,19 @@ class TestBoundedRejection:
         assert base64.b64decode(data.original_base64) == original
         assert data.original_text == original.decode()
         assert not data.original_truncated
+
+    def test_a_redacted_record_is_kept_redacted_with_the_length_and_digest_of_the_original(self):
+        original = b'{"data": {"address": "amina@example.org"}}'
+        shown = redact_original(original)
+        data = input_rejected(self.position, original, "no", None, shown=shown)
+        assert base64.b64decode(data.original_base64) == shown
+        assert data.original_text == shown.decode()
+        assert b"amina@" not in shown
+        assert data.original_redacted
+        assert data.original_length == len(original)
+        assert data.original_sha256 == hashlib.sha256(original).hexdigest()
+        unchanged = input_rejected(self.position, b"{}", "no", None, shown=redact_original(b"{}"))
+        assert not unchanged.original_redacted
 
     def test_text_with_nul_is_carried_only_as_bytes(self):
         data = input_rejected(self.position, b'{"id": "a\x00"}', "no", None)

@@ -50,3 +50,10 @@ def test_only_json_input_from_intake_topics_is_replayed_with_its_subject_as_key(
     assert "not JSON" in (why_not_replayable(_rejection(b"{broken"), "drx.") or "")
     assert "not UTF-8" in (why_not_replayable(_rejection(b"\xff\xfe"), "drx.") or "")
     assert _rejection(b"{broken").key is None
+
+
+def test_a_record_kept_with_its_contacts_redacted_is_not_replayed():
+    rejection = _rejection(NEED, topic="drx.intake.subscriptions")
+    redacted = Rejection(rejection.at, rejection.data.model_copy(update={"original_redacted": True}), "n")
+    assert why_not_replayable(rejection, "drx.") is None
+    assert "contact details were redacted" in (why_not_replayable(redacted, "drx.") or "")
