@@ -31,6 +31,7 @@ import httpx
 
 from services.notify.signing import HEADER_DELIVERY, HEADER_KEY_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
 from shared.config import NotifySettings
+from shared.redact import redact_email, redact_url
 
 __all__ = ["Channels", "DeliveryError", "Outgoing", "email_message", "message_id", "webhook_body"]
 
@@ -173,7 +174,7 @@ class Channels:
         s = self._settings
         address = message.address.strip()
         if not _EMAIL.fullmatch(address):
-            msg = f"malformed email address {message.address[:_MAX_ID]!r}"
+            msg = f"malformed email address {redact_email(message.address[:_MAX_ID])!r}"
             raise DeliveryError(msg, retryable=False)
         mail = email_message(message, address, email_from=s.email_from, now=now)
         server = f"{s.smtp_host}:{s.smtp_port}"
@@ -195,7 +196,8 @@ class Channels:
             raise DeliveryError(msg, retryable=True) from None
         except aiosmtplib.SMTPRecipientsRefused as error:
             refused = error.recipients[0]
-            raise _smtp_refused(refused.code, refused.message, f"RCPT TO {refused.recipient}") from None
+            step = f"RCPT TO {redact_email(refused.recipient)}"
+            raise _smtp_refused(refused.code, refused.message, step) from None
         except aiosmtplib.SMTPResponseException as error:
             raise _smtp_refused(error.code, error.message, _smtp_step(error)) from None
         except aiosmtplib.SMTPNotSupported as error:
@@ -252,14 +254,14 @@ def _webhook_url(address: str) -> httpx.URL:
     except httpx.InvalidURL as error:
         raise DeliveryError(f"malformed webhook URL: {error}", retryable=False) from None
     if url.scheme not in {"http", "https"} or not url.host:
-        msg = f"malformed webhook URL {address[:_MAX_ID]!r}: need http:// or https:// and a host"
+        msg = f"malformed webhook URL {redact_url(address)!r}: need http:// or https:// and a host"
         raise DeliveryError(msg, retryable=False)
     return url
 
 
 def _show(url: httpx.URL) -> str:
-    """The URL for messages and logs: without user info, query or fragment, which may hold tokens."""
-    return f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}"
+    """The URL for messages and logs: scheme and host only, since user info, path and query may be tokens."""
+    return redact_url(str(url))
 
 
 def _retryable_http(status: int) -> bool:
@@ -289,7 +291,7 @@ def _smtp_step(error: aiosmtplib.SMTPResponseException) -> str:
     if isinstance(error, aiosmtplib.SMTPSenderRefused):
         return f"MAIL FROM {error.sender}"
     if isinstance(error, aiosmtplib.SMTPRecipientRefused):
-        return f"RCPT TO {error.recipient}"
+        return f"RCPT TO {redact_email(error.recipient)}"
     if isinstance(error, aiosmtplib.SMTPDataError):
         return "DATA"
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):

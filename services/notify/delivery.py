@@ -39,6 +39,7 @@ from shared.config import NotifySettings
 from shared.db.models import DeliveryRow
 from shared.logging import get_logger
 from shared.observability import dead_letter, notification_attempt
+from shared.redact import scrub
 from shared.scheduling import Clock
 
 __all__ = ["Attempt", "DeliveryLoop"]
@@ -183,6 +184,7 @@ class DeliveryLoop:
         log.info("notification sent", delivery_id=claimed.row["delivery_id"], attempts=claimed.attempt)
 
     async def _failed(self, claimed: Attempt, error: str, *, retryable: bool) -> None:
+        error = scrub(error)  # it is kept (last_error, audit, logs): a receiver's echo keeps no contacts
         now = self._clock()
         settings = self._settings
         give_up = not retryable or claimed.attempt >= settings.max_attempts

@@ -45,6 +45,7 @@ from shared.events.outbound import ExpiryReminder, MatchUpdated, NeedCoverage
 from shared.failures import RecordGuard
 from shared.intake.parsing import RawMessage, Rejected, SourcePosition, parse
 from shared.logging import get_logger
+from shared.redact import redact_original
 from shared.rejection import refuse, reject
 from shared.scheduling import Clock
 
@@ -122,6 +123,7 @@ class NotifyService:
                 reason=reason,
                 envelope=envelope,
                 now=self.clock(),
+                shown=redact_original(raw.value),  # the rejected topic keeps no contacts
             )
         return Result("rejected")
 
@@ -199,6 +201,7 @@ class NotifyService:
             reason=reason,
             envelope=envelope,
             event_id=f"rejected:notify:{position}",
+            shown=redact_original(original),  # the rejected topic keeps no contacts
         )
         if refused:
             self._on_commit()

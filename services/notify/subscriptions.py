@@ -3,7 +3,8 @@
 Two doors lead here: ``drx subscribe add|remove|list`` and the ``intake.subscriptions`` topic
 (``org.drx.subscription.set`` / ``.removed``, applied by the notify worker). Both validate with
 the same model, :class:`shared.events.inbound.SubscriptionSet`. Who may manage a subscription is a
-rule, :func:`services.notify.domain.authorise`; the SQL is in ``repository.py``.
+rule, :func:`services.notify.domain.authorise`; the SQL is in ``repository.py``. The audit
+records keep the address redacted, with its SHA-256 (``shared/redact.py``), never the address.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from services.notify.repository import NotifyRepository
 from shared import audit
 from shared.db.models import SubscriptionRow
 from shared.events.inbound import SubscriptionSet
+from shared.redact import fingerprint, redact_address
 
 __all__ = ["list_subscriptions", "remove_subscription", "set_subscription"]
 
@@ -35,7 +37,17 @@ _FIELDS = (
 
 
 def _state(row: SubscriptionRow | None) -> dict[str, Any] | None:
-    return None if row is None else {field: getattr(row, field) for field in _FIELDS}
+    return None if row is None else _audited({field: getattr(row, field) for field in _FIELDS})
+
+
+def _audited(state: dict[str, Any]) -> dict[str, Any]:
+    """A subscription as its audit record keeps it: the address redacted, with its fingerprint.
+
+    The row keeps the real address (delivery needs it, and a row can be changed or removed);
+    the audit log is append-only and exported, so it keeps only what tells addresses apart.
+    """
+    address = state.pop("address")
+    return state | {"address": redact_address(address), "address_sha256": fingerprint(address)}
 
 
 async def set_subscription(
@@ -57,7 +69,7 @@ async def set_subscription(
         entity_type="subscription",
         entity_id=sub.subscription_id,
         before=before,
-        after={field: values[field] for field in _FIELDS},
+        after=_audited({field: values[field] for field in _FIELDS}),
         causing_event_id=causing_event_id,
     )
     audit.record(session, prefix, entry)

@@ -211,10 +211,10 @@ class SubscriptionSet(_Data):
         if self.channel == "kafka" and self.address is not None:
             problems.append("a kafka subscription has no address (it reads the notifications topic)")
         if self.channel == "email" and not re.match(_EMAIL, self.address or ""):
-            problems.append(f"an email subscription needs an email address, got {self.address!r}")
+            problems.append(f"an email subscription needs an email address, got {_shape(self.address)}")
         if self.channel == "webhook":
             if not re.match(_URL, self.address or ""):
-                problems.append(f"a webhook subscription needs an http(s) URL, got {self.address!r}")
+                problems.append(f"a webhook subscription needs an http(s) URL, got {_shape(self.address)}")
             if self.key_id is None:
                 problems.append("a webhook subscription needs key_id (webhooks are always signed)")
         if self.channel == "kafka" and self.digest != "off":
@@ -225,6 +225,13 @@ class SubscriptionSet(_Data):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _shape(address: str | None) -> str:
+    """What a refused address looked like, without the address: reasons reach the audit log."""
+    if address is None:
+        return "none"
+    return f"{len(address)} characters" + (", no '@'" if "@" not in address else "")
 
 
 class SubscriptionRemoved(_Data):

@@ -110,7 +110,7 @@ class TestEmail:
         sender = Channels(settings(smtp_port=mailbox.port))
         error = await failure(sender, mail())
         assert error.retryable is False
-        assert str(error) == "SMTP 550 5.1.1 no such user here (RCPT TO leyla@example.org)"
+        assert str(error) == "SMTP 550 5.1.1 no such user here (RCPT TO l***@example.org)"
         assert mailbox.messages == []
 
     async def test_a_temporary_refusal_is_retryable(self, mailbox):

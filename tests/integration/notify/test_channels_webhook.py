@@ -20,6 +20,7 @@ import pytest
 from services.notify.channels import Channels
 from services.notify.signing import verify
 from shared.infra._process import free_port
+from shared.redact import redact_url
 from tests.support.outgoing import KEYS, NOW, TIMEOUT_S, failure, hook, settings, signed_now
 
 Mode = Literal["answer", "hang", "trickle", "close"]
@@ -173,13 +174,15 @@ class TestWebhook:
             error = await failure(channels, hook(receiver.url))
         assert "signature does not match" in (receiver.requests[0].problem or "")
         assert error.retryable is False
-        assert str(error) == f"HTTP 401 from {receiver.url}"
+        assert str(error) == f"HTTP 401 from {redact_url(receiver.url)}"
 
     async def test_three_503s_are_retryable_and_the_fourth_attempt_delivers_the_same_id(self, channels):
         async with Receiver(statuses=[503, 503, 503]) as receiver:
             errors = [await failure(channels, hook(receiver.url)) for _ in range(3)]
             await channels.send(hook(receiver.url), now=signed_now())
-        assert [(e.retryable, str(e)) for e in errors] == [(True, f"HTTP 503 from {receiver.url}")] * 3
+        assert [(e.retryable, str(e)) for e in errors] == [
+            (True, f"HTTP 503 from {redact_url(receiver.url)}")
+        ] * 3
         assert [r.status for r in receiver.requests] == [503, 503, 503, 200]
         assert {r.headers["x-drx-delivery"] for r in receiver.requests} == {"dlv-0a1b2c3d4e5f60718293a4b5"}
         assert all(r.problem is None for r in receiver.requests)
@@ -197,7 +200,7 @@ class TestWebhook:
         async with Receiver(then=status) as receiver:
             error = await failure(channels, hook(receiver.url))
         assert error.retryable is False
-        assert str(error) == f"HTTP {status} from {receiver.url}"
+        assert str(error) == f"HTTP {status} from {redact_url(receiver.url)}"
 
     @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
     async def test_timeouts_throttling_and_server_errors_are_retryable(self, channels, status):
@@ -210,7 +213,9 @@ class TestWebhook:
         answer = b"invalid payload:\r\n  unknown field 'data.match'\n" + b"x" * 500
         async with Receiver(then=422, answer=answer) as receiver:
             error = await failure(channels, hook(receiver.url))
-        expected = f"HTTP 422 from {receiver.url}: invalid payload: unknown field 'data.match' xxx"
+        expected = (
+            f"HTTP 422 from {redact_url(receiver.url)}: invalid payload: unknown field 'data.match' xxx"
+        )
         assert str(error).startswith(expected)
         assert str(error).endswith("x\u2026")  # cut short
         assert len(str(error)) < 200
@@ -227,7 +232,7 @@ class TestWebhook:
         async with Receiver(then=503) as receiver:
             url = receiver.url.replace("http://", "http://user:hunter2@") + "?token=s3cret"
             error = await failure(channels, hook(url))
-        assert str(error) == f"HTTP 503 from {receiver.url}"
+        assert str(error) == f"HTTP 503 from {redact_url(receiver.url)}"
 
     async def test_an_endpoint_that_never_answers_times_out_retryably(self, channels):
         async with Receiver(mode="hang") as receiver:
@@ -235,7 +240,7 @@ class TestWebhook:
             error = await failure(channels, hook(receiver.url))
             waited = asyncio.get_running_loop().time() - started
         assert error.retryable is True
-        assert str(error) == f"timed out after {TIMEOUT_S} s waiting for {receiver.url}"
+        assert str(error) == f"timed out after {TIMEOUT_S} s waiting for {redact_url(receiver.url)}"
         assert len(receiver.requests) == 1
         assert waited < 20 * TIMEOUT_S  # bounded by the timeout, not by the endpoint
 
@@ -253,13 +258,13 @@ class TestWebhook:
         async with Receiver(mode="close") as receiver:
             error = await failure(channels, hook(receiver.url))
         assert error.retryable is True
-        assert receiver.url in str(error)
+        assert redact_url(receiver.url) in str(error)
 
     async def test_nothing_listening_is_retryable(self, channels):
         url = f"http://127.0.0.1:{free_port()}/hooks/drx"
         error = await failure(channels, hook(url))
         assert error.retryable is True
-        assert str(error).startswith(f"cannot connect to {url}: ")
+        assert str(error).startswith(f"cannot connect to {redact_url(url)}: ")
 
     @pytest.mark.parametrize("address", ["not a url", "ftp://example.org/x", "http://", "mailto:x@y.org"])
     async def test_a_malformed_url_is_final(self, channels, address):
