@@ -1,15 +1,11 @@
 """A seeded corpus of hostile Kafka records: what a careless or malicious producer could send drx.
 
-Issue 14 found that a handful of small records could stop a worker. Each class below holds what
-one kind of producer mistake (or attack) looks like, aimed in turn at every topic drx reads
-untrusted bytes from: ingest's four intake topics and notify's subscriptions topic. Every record
-starts from a valid event (``tests.support.builders``) and breaks it in one way, so drx's answer
-is about that one thing. The limits it probes are in ``shared/intake/limits.py``.
-
-Each record carries a *marker*, a fixed-width id (``hx0300017x``) in its envelope id and entity
-id, so it can be found again after ingest accepted it and a later consumer refused it (matching,
-on ``canonical``). The test finds most records by their position instead (topic, partition,
-offset), which the rejected event names.
+Issue 14 found that a handful of small records could stop a worker. Each class holds one kind of
+producer mistake (or attack), aimed in turn at every topic drx reads untrusted bytes from: ingest's
+four intake topics and notify's subscriptions topic. Every record starts from a valid event and
+breaks it in one way, so drx's answer is about that one thing (the limits: shared/intake/limits.py).
+Each carries a *marker* (``hx0300017x``) in its envelope and entity ids, to be found again when
+ingest accepted it and a later consumer (matching, on ``canonical``) refused it.
 
 Left out: header *keys* that are not UTF-8. aiokafka's producer encodes keys from ``str``, so such
 a record needs a hand-built record batch (another helper in tests/support).
@@ -149,32 +145,25 @@ def wrong_types(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRec
     return _record("wrong types", topic, marker, _text(document))
 
 
-_HUGE = (
-    "9" * 5_000,
-    "-" + "1" * 5_000,
-    "1" + "0" * 400,
-    "1e20",
-    "100000000000000000000",
-    '"100000000000000000000"',
-    '"1e20"',
-    "9223372036854775808",
-    "1e400",
-    "-1e400",
-)
+# Integers past Python's 4,300-digit limit and past a double; then past Numeric(18,4) and int64.
+_HUGE: tuple[str, ...] = ("9" * 5_000, "-" + "1" * 5_000, "1" + "0" * 400, "1e400", "-1e400", "1e20")
+_HUGE += ("100000000000000000000", '"100000000000000000000"', '"1e20"', "9223372036854775808")
 _NOT_POSITIVE = ("-1", '"-1"', "0", "-0.0001", "1e-400")
+
+# Fields where zero and negatives are wrong too; a latitude of -1 is a place, so it gets huge ones only.
+_POSITIVE_FIELDS: dict[TopicSpec, list[tuple[str, ...]]] = {
+    CRISES_IN: [("severity",), ("revision",)],
+    NEEDS_IN: [("spec", "quantity"), ("revision",)],
+    PLEDGES_IN: [("spec", "quantity"), ("revision",)],
+    DECISIONS_IN: [("fulfilled_quantity",)],
+    SUBSCRIPTIONS_IN: [("extra",), ("digest",)],
+}
 
 
 def numbers(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
     """Integers of 5,000 digits, quantities past Numeric(18,4), 2**63 and negatives."""
     document = valid(topic, marker)
-    # Fields where zero and negatives are wrong too; a latitude of -1 is a place, so it gets huge ones only.
-    positive = {
-        CRISES_IN: [("severity",), ("revision",)],
-        NEEDS_IN: [("spec", "quantity"), ("revision",)],
-        PLEDGES_IN: [("spec", "quantity"), ("revision",)],
-        DECISIONS_IN: [("fulfilled_quantity",)],
-        SUBSCRIPTIONS_IN: [("extra",), ("digest",)],
-    }[topic]
+    positive = _POSITIVE_FIELDS[topic]
     if topic is DECISIONS_IN:
         document["data"]["decision"] = "fulfilled"
     if topic is NEEDS_IN and rng.random() < 0.2:
