@@ -130,7 +130,7 @@ def event_type_of(message: object) -> str:
         declared = headers.get("ce_type")
     value = getattr(message, "value", None)
     if not isinstance(declared, str) and isinstance(value, bytes) and len(value) <= _MAX_PEEK_BYTES:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):  # untrusted bytes, deep nesting too
             body = json.loads(value) if value.lstrip()[:1] == b"{" else None
             declared = body.get("type") if isinstance(body, dict) else None
     return _known_type(declared)
