@@ -45,7 +45,7 @@ class Rejection:
         """The original envelope's subject (the entity id ``drx post`` keys by), when it has one."""
         try:
             subject = json.loads(self.original).get("subject")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # the original is hostile bytes
             return None
         return subject if isinstance(subject, str) else None
 
@@ -64,8 +64,8 @@ def why_not_replayable(rejection: Rejection, prefix: str) -> str | None:
         return "its bytes are not UTF-8 text: the sender must fix and resend it"
     try:
         json.loads(rejection.data.original_text)
-    except ValueError:
-        return "it is not JSON: the sender must fix and resend it"
+    except (ValueError, RecursionError):
+        return "it is not JSON within the limits: the sender must fix and resend it"
     return None
 
 
