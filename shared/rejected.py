@@ -21,6 +21,7 @@ from shared.config import KafkaSettings
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE
 from shared.events.outbound import InputRejected
 from shared.kafka.reading import read_topic
+from shared.kafka.timestamps import bound_timestamp
 from shared.kafka.topics import REJECTED, TOPICS, topic_name
 
 __all__ = ["Rejection", "choose", "read_rejections", "replay", "why_not_replayable"]
@@ -100,7 +101,7 @@ async def read_rejections(settings: KafkaSettings, timeout_s: float = 30.0) -> l
         event = json.loads(record.value)
         found.append(
             Rejection(
-                at=dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC),
+                at=bound_timestamp(record.timestamp, dt.datetime.now(dt.UTC)).at,
                 data=InputRejected.model_validate(event["data"]),
                 rejected_by=event.get("source", ""),
             )
