@@ -29,7 +29,8 @@ def _subscription(subscription_id: str) -> bytes:
 
 async def test_a_header_name_that_is_not_utf8_is_rejected_and_the_next_subscription_applied(settings):
     async with running_pipeline(settings, REJECTED, matchers=0, notify=True) as pipeline:
-        assert pipeline.notify is not None
+        notify = pipeline.notify
+        assert notify is not None
         servers = settings.kafka.bootstrap_servers
         topic = topic_name(settings.kafka.topic_prefix, SUBSCRIPTIONS_IN)
         await send_with_raw_headers(servers, topic, _subscription("s-bad"), [(b"\xff\xfebad", b"x")])
@@ -40,7 +41,7 @@ async def test_a_header_name_that_is_not_utf8_is_rejected_and_the_next_subscript
         assert rejected["data"]["source_topic"] == topic
 
         async def applied() -> list[str]:
-            async with pipeline.notify.sessions() as session:
+            async with notify.sessions() as session:
                 return [row.subscription_id for row in await list_subscriptions(session)]
 
         async def good_applied() -> bool:
@@ -56,7 +57,7 @@ async def test_a_header_name_that_is_not_utf8_is_rejected_and_the_next_subscript
             end = rejected["data"]["source_offset"] + 2
 
             async def committed_past_both() -> bool:
-                offsets = await admin.list_consumer_group_offsets(pipeline.notify.group_id)
+                offsets = await admin.list_consumer_group_offsets(notify.group_id)
                 return partition in offsets and offsets[partition].offset >= end
 
             await eventually(committed_past_both, 30, "notify's committed offset past both records")
