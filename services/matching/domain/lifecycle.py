@@ -112,6 +112,6 @@ def declined(status: str, *, trimmed: bool) -> bool:
     """A match that ended declined: rejected, expired or cancelled, but not trimmed away.
 
     A match cancelled by a trim (its need or pledge shrank) is no decline: the pair may meet
-    again. ``repository.declined`` says the same in SQL, for the candidate queries.
+    again. ``candidates.declined`` says the same in SQL, for the candidate queries.
     """
     return status in DECLINED and not trimmed
