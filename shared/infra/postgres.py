@@ -13,8 +13,8 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+
+from shared.infra._process import LocalServer
 
 __all__ = ["EmbeddedPostgres", "sqlalchemy_url"]
 
@@ -27,7 +27,7 @@ def sqlalchemy_url(libpq_url: str) -> str:
     return libpq_url
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(LocalServer):
     """A PostgreSQL server in ``workdir`` (a throwaway temp dir when none is given).
 
     ``persistent=True`` leaves the server running after this Python process exits (for
@@ -99,12 +99,3 @@ class EmbeddedPostgres:
                 self._pg_ctl("-w", "-m", "fast", "stop")
         if self._throwaway:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
