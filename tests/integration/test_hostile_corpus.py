@@ -24,6 +24,7 @@ import base64
 import collections
 import os
 import re
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from tests.support.cli import settings_env
 from tests.support.hostile import CLASSES, HostileRecord, corpus
 from tests.support.kafka import TopicReader, eventually
 from tests.support.provision import provision
+from tests.support.raw_records import has_raw_names, send_raw
 from tests.support.workers import WorkerProcess
 
 VALID_EVERY = 10  # one valid event after every ten hostile records
@@ -215,13 +217,21 @@ async def _feed(producer: AIOKafkaProducer, prefix: str, records: list[HostileRe
     for index, record in enumerate(records, 1):
         if record.timestamp_ms is not None:
             await settle_pending()
-        future = await producer.send(
-            topic_name(prefix, record.topic),
-            record.value,
-            key=record.marker.encode(),
-            headers=list(record.headers),
-            timestamp_ms=record.timestamp_ms,
-        )
+        name = topic_name(prefix, record.topic)
+        if has_raw_names(record.headers):  # a hand-built batch, to one partition the marker picks
+            partitions = sorted(await producer.partitions_for(name))
+            partition = partitions[zlib.crc32(record.marker.encode()) % len(partitions)]
+            future = await send_raw(
+                producer, name, record.value, record.headers, partition=partition, key=record.marker.encode()
+            )
+        else:
+            future = await producer.send(
+                name,
+                record.value,
+                key=record.marker.encode(),
+                headers=list(record.headers),
+                timestamp_ms=record.timestamp_ms,
+            )
         pending.append((record, future))
         if record.timestamp_ms is not None or len(pending) >= 200:
             await settle_pending()

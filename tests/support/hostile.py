@@ -7,8 +7,9 @@ breaks it in one way, so drx's answer is about that one thing (the limits: share
 Each carries a *marker* (``hx0300017x``) in its envelope and entity ids, to be found again when
 ingest accepted it and a later consumer (matching, on ``canonical``) refused it.
 
-Left out: header *keys* that are not UTF-8. aiokafka's producer encodes keys from ``str``, so such
-a record needs a hand-built record batch (another helper in tests/support).
+Header *names* that are not UTF-8 are :class:`~tests.support.raw_records.RawName` values:
+aiokafka's producer encodes names from ``str``, so such a record goes in a hand-built record batch
+(``raw_records.send_raw``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN, SUBSCRIPTIONS_IN, TopicSpec
 from tests.support import builders as b
+from tests.support.raw_records import RawName
 
 __all__ = ["CLASSES", "TARGETS", "HostileRecord", "corpus"]
 
@@ -397,9 +399,17 @@ def header_abuse(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRe
             headers.append(("x-note", f"{marker}{char}".encode()))
         else:
             headers.append((f"x-{char}-note", marker.encode()))
-    else:  # a value that is not UTF-8 (the key stays UTF-8; see the module's docstring)
+    else:  # a value that is not UTF-8 (names that are not: header_names)
         headers.append(("x-note", marker.encode() + rng.choice(_BAD_UTF8)))
     return _record("header abuse", topic, marker, value, headers=tuple(headers))
+
+
+def header_names(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
+    """A header name that is not UTF-8 (sent with a hand-built batch: ``raw_records.py``)."""
+    value = _text(valid(topic, marker)).encode()
+    name = RawName(rng.choice(_BAD_UTF8) + b"-" + marker.encode())
+    headers = [*STRUCTURED.items(), (name, marker.encode())]
+    return _record("header names not UTF-8", topic, marker, value, headers=tuple(headers))
 
 
 CLASSES: dict[str, Callable[[random.Random, TopicSpec, str], HostileRecord]] = {
@@ -415,4 +425,5 @@ CLASSES: dict[str, Callable[[random.Random, TopicSpec, str], HostileRecord]] = {
     "timestamps far off": timestamps,
     "records over the size limit": oversize,
     "header abuse": header_abuse,
+    "header names not UTF-8": header_names,
 }

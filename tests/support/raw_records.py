@@ -14,7 +14,7 @@ from typing import Any, Self
 from aiokafka import AIOKafkaProducer
 from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
 
-__all__ = ["RawName", "record_batch", "send_with_raw_headers"]
+__all__ = ["RawName", "has_raw_names", "record_batch", "send_raw", "send_with_raw_headers"]
 
 Headers = Sequence[tuple[str | bytes, bytes | None]]
 
@@ -60,6 +60,27 @@ def record_batch(
     batch = bytearray(builder.build())
     struct.pack_into(">q", batch, 0, base_offset)  # the base offset is outside the CRC
     return bytes(batch)
+
+
+def has_raw_names(headers: Headers) -> bool:
+    """Whether a header name is raw bytes (which only :func:`send_raw` can send)."""
+    return any(isinstance(name, RawName | bytes) for name, _ in headers)
+
+
+async def send_raw(
+    producer: AIOKafkaProducer,
+    topic: str,
+    value: bytes,
+    headers: Headers,
+    *,
+    partition: int,
+    key: bytes | None,
+) -> Any:
+    """Queue one record with raw header names on ``producer``; the future of its acknowledgement."""
+    batch = producer.create_batch()
+    batch._builder = _builder()  # the C builder cannot write such names
+    batch.append(timestamp=None, key=key, value=value, headers=_names(headers))
+    return await producer.send_batch(batch, topic, partition=partition)
 
 
 async def send_with_raw_headers(
