@@ -74,14 +74,9 @@ async def notify(kafka, private_postgres, log_lines) -> AsyncIterator[NotifyWork
 
 
 def _subscription(subscription_id: str) -> bytes:
-    data = {
-        "subscription_id": subscription_id,
-        "recipient_id": "trc-gaziantep",
-        "recipient_kind": "organisation",
-        "channel": "email",
-        "address": "ops@example.org",
-    }
-    return b.encode(b.envelope("org.drx.subscription.set", data, b.ORGANISATION[0]))
+    return b.encode(
+        b.envelope("org.drx.subscription.set", b.subscription(subscription_id), b.ORGANISATION[0])
+    )
 
 
 def _records(out: io.StringIO, start: int = 0) -> list[dict]:

@@ -17,14 +17,7 @@ CONTENT_TYPE = [("content-type", b.HEADERS["content-type"].encode())]
 
 
 def _subscription(subscription_id: str) -> bytes:
-    data = {
-        "subscription_id": subscription_id,
-        "recipient_id": "trc-gaziantep",
-        "recipient_kind": "organisation",
-        "channel": "email",
-        "address": "ops@example.org",
-    }
-    return b.encode(b.envelope("org.drx.subscription.set", data, ORG))
+    return b.encode(b.envelope("org.drx.subscription.set", b.subscription(subscription_id), ORG))
 
 
 async def test_a_header_name_that_is_not_utf8_is_rejected_and_the_next_subscription_applied(settings):
