@@ -16,32 +16,25 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from shared.kafka.topics import CRISES_IN, DECISIONS_IN, NEEDS_IN, PLEDGES_IN, SUBSCRIPTIONS_IN, TopicSpec
-from tests.support import builders as b
+from tests.support.hostile_base import (
+    STRUCTURED,
+    TARGETS,
+    YEAR_33658_MS,
+    HostileRecord,
+    as_text,
+    field_path,
+    record,
+    set_path,
+    valid,
+    with_literal,
+)
 from tests.support.raw_records import RawName
 
 __all__ = ["CLASSES", "TARGETS", "HostileRecord", "corpus"]
-
-TARGETS: tuple[TopicSpec, ...] = (CRISES_IN, NEEDS_IN, PLEDGES_IN, DECISIONS_IN, SUBSCRIPTIONS_IN)
-STRUCTURED = {"content-type": b.HEADERS["content-type"].encode()}
-YEAR_33658_MS = 1_000_000_000_000_000  # a Kafka record timestamp in the year 33658
-
-
-@dataclass(frozen=True, slots=True)
-class HostileRecord:
-    """One record to produce. ``must_reject`` False: valid but for its timestamps, so applying it is right."""
-
-    kind: str
-    marker: str
-    topic: TopicSpec
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = tuple(STRUCTURED.items())
-    timestamp_ms: int | None = None
-    must_reject: bool = True
 
 
 def corpus(
@@ -60,67 +53,6 @@ def corpus(
     return records
 
 
-# -- valid starting points ---------------------------------------------------------------------
-
-
-def valid(topic: TopicSpec, marker: str) -> dict[str, Any]:
-    """A valid envelope for ``topic`` about an entity named ``marker`` (crisis eq-tur-2026 declared)."""
-    if topic is CRISES_IN:
-        return b.envelope("org.drx.crisis.declared", b.crisis(marker), b.COORDINATOR[0], event_id=marker)
-    if topic is NEEDS_IN:
-        return b.envelope("org.drx.need.posted", b.need(marker), b.ORGANISATION[0], event_id=marker)
-    if topic is PLEDGES_IN:
-        return b.envelope("org.drx.pledge.posted", b.pledge(marker), b.DONOR[0], event_id=marker)
-    if topic is DECISIONS_IN:
-        data = {"match_id": marker, "decision": "confirm", "decided_by": "Leyla Demir"}
-        return b.envelope("org.drx.match.decided", data, b.COORDINATOR[0], event_id=marker)
-    data = {
-        "subscription_id": marker,
-        "recipient_id": "iom-desk-leyla",
-        "recipient_kind": "coordinator",
-        "channel": "kafka",
-    }
-    return b.envelope("org.drx.subscription.set", data, b.COORDINATOR[0], event_id=marker)
-
-
-def _record(kind: str, topic: TopicSpec, marker: str, value: bytes | str, **extra: Any) -> HostileRecord:
-    data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
-    return HostileRecord(kind, marker, topic, data, **extra)
-
-
-def _text(document: Any) -> str:
-    """Compact JSON, as most producers write it (30,000 two-byte items then stay under 64 KiB)."""
-    return json.dumps(document, separators=(",", ":"))
-
-
-def _with_literal(document: dict[str, Any], path: tuple[str, ...], literal: str) -> str:
-    """The document as JSON with the value at ``path`` written as ``literal`` (no Python value can be)."""
-    placeholder = "__hostile_literal__"
-    _set(document, path, placeholder)
-    return _text(document).replace(json.dumps(placeholder), literal, 1)
-
-
-def _set(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    target = document
-    for key in path[:-1]:
-        target = target.setdefault(key, {})
-    target[path[-1]] = value
-
-
-def _field(rng: random.Random, document: dict[str, Any], kinds: tuple[type, ...] = (str,)) -> tuple[str, ...]:
-    """A random path to a value of one of ``kinds`` in the envelope's data (or its envelope)."""
-    paths = [p for p, v in _leaves(document["data"], ("data",)) if isinstance(v, kinds) and p[-1] != "type"]
-    return rng.choice(paths or [("data", "extra")])
-
-
-def _leaves(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _leaves(item, (*path, key))
-    else:
-        yield path, value
-
-
 # -- the classes -------------------------------------------------------------------------------
 
 
@@ -130,21 +62,21 @@ def wrong_types(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRec
     roll = rng.random()
     if roll < 0.1:  # the whole envelope is not an object
         whole = rng.choice([[document], marker, 14, True, None])
-        return _record("wrong types", topic, marker, _text(whole))
+        return record("wrong types", topic, marker, as_text(whole))
     if roll < 0.35:  # an envelope attribute
         attribute = rng.choice(["specversion", "id", "source", "type", "time", "subject", "data"])
         # Lists and objects only: pydantic reads a number as a time, and 1.0 is no specversion anyway.
         document[attribute] = rng.choice([[marker], {"v": marker}]) if attribute != "data" else marker
-        return _record("wrong types", topic, marker, _text(document))
-    path = _field(rng, document, (str, int, float, list, dict, type(None)))
+        return record("wrong types", topic, marker, as_text(document))
+    path = field_path(rng, document, (str, int, float, list, dict, type(None)))
     current: Any = document
     for key in path:
         current = current.get(key) if isinstance(current, dict) else None
     wrong: Any = (
         rng.choice(["x", 7, {"v": 1}]) if isinstance(current, list) else rng.choice([[1], {"v": "x"}])
     )
-    _set(document, path, wrong)
-    return _record("wrong types", topic, marker, _text(document))
+    set_path(document, path, wrong)
+    return record("wrong types", topic, marker, as_text(document))
 
 
 # Integers past Python's 4,300-digit limit and past a double; then past Numeric(18,4) and int64.
@@ -169,19 +101,22 @@ def numbers(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
     if topic is DECISIONS_IN:
         document["data"]["decision"] = "fulfilled"
     if topic is NEEDS_IN and rng.random() < 0.2:
-        return _record(
-            "numbers", topic, marker, _with_literal(document, ("data", "place", "lat"), rng.choice(_HUGE))
+        return record(
+            "numbers", topic, marker, with_literal(document, ("data", "place", "lat"), rng.choice(_HUGE))
         )
     literal = rng.choice(_HUGE + _NOT_POSITIVE)
     path = ("data", *rng.choice(positive))
-    return _record("numbers", topic, marker, _with_literal(document, path, literal))
+    return record("numbers", topic, marker, with_literal(document, path, literal))
 
 
 def nan_and_infinity(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
     """Python's JSON extensions ``NaN``, ``Infinity``, ``-Infinity``, bare or as decimal strings."""
     document = valid(topic, marker)
     if rng.random() < 0.5:  # bare, anywhere: not JSON at all
-        path, literal = _field(rng, document, (str, int, float)), rng.choice(["NaN", "Infinity", "-Infinity"])
+        path, literal = (
+            field_path(rng, document, (str, int, float)),
+            rng.choice(["NaN", "Infinity", "-Infinity"]),
+        )
     else:  # as a decimal string, where a decimal is read
         path, literal = (
             ("data", "spec", "quantity"),
@@ -190,7 +125,7 @@ def nan_and_infinity(rng: random.Random, topic: TopicSpec, marker: str) -> Hosti
         if topic is DECISIONS_IN:
             document["data"]["decision"] = "fulfilled"
             path = ("data", "fulfilled_quantity")
-    return _record("NaN and infinities", topic, marker, _with_literal(document, path, literal))
+    return record("NaN and infinities", topic, marker, with_literal(document, path, literal))
 
 
 def overlong(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
@@ -198,18 +133,18 @@ def overlong(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord
     document = valid(topic, marker)
     roll = rng.random()
     if roll < 0.3:
-        _set(document, _field(rng, document), marker + "x" * rng.randint(4_097, 60_000))
+        set_path(document, field_path(rng, document), marker + "x" * rng.randint(4_097, 60_000))
     elif roll < 0.4:
         document[rng.choice(["source", "type", "subject", "id"])] = marker + "y" * rng.randint(201, 50_000)
     elif roll < 0.7:  # 30,000 items of two bytes each: 60 KB, under the size limit
         items: list[Any] = [0] * rng.choice([257, 1_000, 30_000]) if rng.random() < 0.5 else ["TUR"] * 300
         path = ("earmarks", "crises") if topic is PLEDGES_IN else ("countries",)
-        _set(document, ("data", *path), items)
+        set_path(document, ("data", *path), items)
     elif roll < 0.85:
         document["data"]["extra"] = {f"k{i}": i for i in range(rng.randint(257, 3_000))}
     else:
         document["data"]["k" * rng.randint(101, 30_000)] = marker
-    return _record("overlong strings and arrays", topic, marker, _text(document))
+    return record("overlong strings and arrays", topic, marker, as_text(document))
 
 
 def deep_nesting(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
@@ -223,8 +158,8 @@ def deep_nesting(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRe
         nested = '{"a":' * depth + "0" + "}" * depth
     where = rng.choice([("data", "extra"), ("extra",), ("data", "title")])
     if rng.random() < 0.2:  # the whole record
-        return _record("deep nesting", topic, marker, nested + f' "{marker}"')
-    return _record("deep nesting", topic, marker, _with_literal(document, where, nested))
+        return record("deep nesting", topic, marker, nested + f' "{marker}"')
+    return record("deep nesting", topic, marker, with_literal(document, where, nested))
 
 
 _BAD_UTF8 = (
@@ -241,17 +176,17 @@ _BAD_UTF8 = (
 
 def bad_utf8(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
     """Bytes that are not UTF-8 inside the body: stray, overlong, surrogate, truncated; Latin-1; UTF-16."""
-    value = _text(valid(topic, marker)).encode()
+    value = as_text(valid(topic, marker)).encode()
     roll = rng.random()
     if roll < 0.1:
-        return _record("bad UTF-8 in bodies", topic, marker, _text(valid(topic, marker)).encode("utf-16"))
+        return record("bad UTF-8 in bodies", topic, marker, as_text(valid(topic, marker)).encode("utf-16"))
     if roll < 0.2:
-        return _record("bad UTF-8 in bodies", topic, marker, value[:-1] + b"\xc3")
+        return record("bad UTF-8 in bodies", topic, marker, value[:-1] + b"\xc3")
     bad = b"T\xfcrkiye" if roll < 0.3 else rng.choice(_BAD_UTF8)
     at = value.index(marker.encode()) + len(marker)  # inside the id string
     positions = [at, rng.randrange(len(value)), len(value)]
     cut = rng.choice(positions)
-    return _record("bad UTF-8 in bodies", topic, marker, value[:cut] + bad + value[cut:])
+    return record("bad UTF-8 in bodies", topic, marker, value[:cut] + bad + value[cut:])
 
 
 _CONTROLS = (
@@ -278,32 +213,32 @@ def control_characters(rng: random.Random, topic: TopicSpec, marker: str) -> Hos
         attribute = rng.choice(["id", "source", "type", "subject"])
         document[attribute] = f"{document.get(attribute) or marker}{char}"
     elif roll < 0.9:
-        path = _field(rng, document)
-        _set(document, path, f"{marker}{char}tail")
+        path = field_path(rng, document)
+        set_path(document, path, f"{marker}{char}tail")
     else:
         document["data"][f"ti{char}tle"] = marker
     raw = rng.random() < 0.15 and char < "\x20"  # as the raw byte in a string, which JSON forbids
     text = json.dumps(document, ensure_ascii=not raw, separators=(",", ":"))
-    return _record("control, NUL and bidi characters", topic, marker, text)
+    return record("control, NUL and bidi characters", topic, marker, text)
 
 
 def duplicate_keys(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
     """The same key twice in one object: the envelope's, the data's, or a nested one."""
     document = valid(topic, marker)
-    text = _text(document)
+    text = as_text(document)
     where = rng.choice(["envelope", "data", "nested"])
     if where == "envelope":
         key = rng.choice(["id", "source", "type", "data", "specversion"])
         other = {"id": marker + "-2", "source": "urn:drx:org:intruder", "type": "org.drx.need.posted"}
         value = other.get(key, {"need_id": marker} if key == "data" else "1.0")
-        return _record(
+        return record(
             "duplicate JSON keys", topic, marker, "{" + f"{json.dumps(key)}:{json.dumps(value)}," + text[1:]
         )
     anchor = '"data":{' if where == "data" or '"spec":{' not in text else '"spec":{'
     key, member = next(iter(document["data"].items())) if anchor == '"data":{' else ("quantity", "1")
     inserted = f"{json.dumps(key)}:{json.dumps(member)},"
     at = text.index(anchor) + len(anchor)
-    return _record("duplicate JSON keys", topic, marker, text[:at] + inserted + text[at:])
+    return record("duplicate JSON keys", topic, marker, text[:at] + inserted + text[at:])
 
 
 def envelope_fields(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
@@ -332,13 +267,13 @@ def envelope_fields(rng: random.Random, topic: TopicSpec, marker: str) -> Hostil
         )
     elif roll < 0.93:  # binary mode with an attribute missing
         headers = (("ce_specversion", b"1.0"), ("ce_type", document["type"].encode()))
-        return _record(
-            "envelope fields missing or doubled", topic, marker, _text(document["data"]), headers=headers
+        return record(
+            "envelope fields missing or doubled", topic, marker, as_text(document["data"]), headers=headers
         )
     else:
         body = rng.choice([b"", b"   ", b"null", b"{}", b"[]", b'"' + marker.encode() + b'"'])
-        return _record("envelope fields missing or doubled", topic, marker, body)
-    return _record("envelope fields missing or doubled", topic, marker, _text(document), headers=headers)
+        return record("envelope fields missing or doubled", topic, marker, body)
+    return record("envelope fields missing or doubled", topic, marker, as_text(document), headers=headers)
 
 
 _FAR_TIMESTAMPS_MS = (YEAR_33658_MS, 0, 1, 253_402_300_800_000, 2**62)
@@ -362,8 +297,13 @@ def timestamps(rng: random.Random, topic: TopicSpec, marker: str) -> HostileReco
         else:
             document["time"] = rng.choice(_BAD_TIMES)
             must_reject = True
-    return _record(
-        "timestamps far off", topic, marker, _text(document), timestamp_ms=timestamp, must_reject=must_reject
+    return record(
+        "timestamps far off",
+        topic,
+        marker,
+        as_text(document),
+        timestamp_ms=timestamp,
+        must_reject=must_reject,
     )
 
 
@@ -372,19 +312,19 @@ def oversize(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord
     document = valid(topic, marker)
     size = 900_000 if rng.random() < 0.03 else rng.choice([64 * 1024 + 1, rng.randint(65_537, 120_000)])
     if rng.random() < 0.2:  # not even JSON
-        return _record("records over the size limit", topic, marker, marker.encode() + bytes(size))
+        return record("records over the size limit", topic, marker, marker.encode() + bytes(size))
     filler = "x" * size
     document["data"]["title"] = filler
-    value = _text(document).encode()
+    value = as_text(document).encode()
     if len(value) > size:  # trim the filler so the record has the size drawn
         document["data"]["title"] = filler[: max(0, size - (len(value) - size))]
-        value = _text(document).encode()
-    return _record("records over the size limit", topic, marker, value)
+        value = as_text(document).encode()
+    return record("records over the size limit", topic, marker, value)
 
 
 def header_abuse(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
     """Too many headers, names and values over 1,024 bytes, control characters, values not UTF-8."""
-    value = _text(valid(topic, marker)).encode()
+    value = as_text(valid(topic, marker)).encode()
     headers = list(STRUCTURED.items())
     roll = rng.random()
     if roll < 0.25:
@@ -401,15 +341,15 @@ def header_abuse(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRe
             headers.append((f"x-{char}-note", marker.encode()))
     else:  # a value that is not UTF-8 (names that are not: header_names)
         headers.append(("x-note", marker.encode() + rng.choice(_BAD_UTF8)))
-    return _record("header abuse", topic, marker, value, headers=tuple(headers))
+    return record("header abuse", topic, marker, value, headers=tuple(headers))
 
 
 def header_names(rng: random.Random, topic: TopicSpec, marker: str) -> HostileRecord:
     """A header name that is not UTF-8 (sent with a hand-built batch: ``raw_records.py``)."""
-    value = _text(valid(topic, marker)).encode()
+    value = as_text(valid(topic, marker)).encode()
     name = RawName(rng.choice(_BAD_UTF8) + b"-" + marker.encode())
     headers = [*STRUCTURED.items(), (name, marker.encode())]
-    return _record("header names not UTF-8", topic, marker, value, headers=tuple(headers))
+    return record("header names not UTF-8", topic, marker, value, headers=tuple(headers))
 
 
 CLASSES: dict[str, Callable[[random.Random, TopicSpec, str], HostileRecord]] = {
