@@ -123,6 +123,18 @@ def random_supplies(
     return supplies(item, rng.randint(least, most))
 
 
+def subscription(subscription_id: str, **changes: Any) -> dict[str, Any]:
+    """An organisation's email subscription to its own alerts (``org.drx.subscription.set`` data)."""
+    return {
+        "subscription_id": subscription_id,
+        "recipient_id": ORGANISATION[2],
+        "recipient_kind": "organisation",
+        "channel": "email",
+        "address": "ops@example.org",
+        **changes,
+    }
+
+
 def envelope(event_type: str, data: Any, source: str, *, event_id: str | None = None) -> dict[str, Any]:
     return {
         "specversion": "1.0",
