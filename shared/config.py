@@ -1,9 +1,9 @@
 """Settings for every drx process, read from ``DRX_*`` environment variables.
 
 Each fragment has its own prefix (``DRX_KAFKA_``, ``DRX_DATABASE_``, ``DRX_LOG_``,
-``DRX_NOTIFY_``, ``DRX_SCHEDULE_``, ``DRX_HEALTH_``, ``DRX_WORKER_``) so that a service composes
-only what it needs. :func:`load_settings` turns a validation failure into one message that names
-the offending variable, which is what an operator sees at start.
+``DRX_NOTIFY_``, ``DRX_SCHEDULE_``, ``DRX_HEALTH_``, ``DRX_WORKER_``, ``DRX_AUDIT_``) so that a
+service composes only what it needs. :func:`load_settings` turns a validation failure into one
+message that names the offending variable, which is what an operator sees at start.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import re
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
+    "AuditSettings",
     "DatabaseSettings",
     "HealthSettings",
     "KafkaSettings",
@@ -384,6 +386,38 @@ class WorkerSettings(BaseSettings):
     )
 
 
+class AuditSettings(BaseSettings):
+    """The audit chain's signed checkpoints (``shared/audit/checkpoint.py``, docs/audit.md).
+
+    The signing key is a file, never a database value or credential: whoever can rewrite
+    PostgreSQL must not be able to sign (docs/decisions/0006).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DRX_AUDIT_", extra="forbid")
+
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM, or the raw 32 bytes) that signs checkpoints; "
+        "the worker that has it publishes one on schedule (drx audit keygen makes one).",
+    )
+    verify_key: str | None = Field(
+        default=None,
+        description="The public key(s) checkpoints must verify with, base64 of the raw 32 bytes "
+        "as drx audit keygen prints them; several separated by commas while a key is rotated.",
+    )
+    checkpoint_every_min: float = Field(
+        default=15.0,
+        ge=1,
+        le=1440,
+        description="How often the worker holding the signing key signs the chain's head.",
+    )
+
+    @field_validator("verify_key")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value and value.strip() else None
+
+
 class Settings(BaseSettings):
     """Everything a drx process needs; each part reads its own ``DRX_<PART>_*`` variables."""
 
@@ -396,6 +430,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
 
 _PREFIXES = {
@@ -406,6 +441,7 @@ _PREFIXES = {
     ScheduleSettings: "DRX_SCHEDULE_",
     HealthSettings: "DRX_HEALTH_",
     WorkerSettings: "DRX_WORKER_",
+    AuditSettings: "DRX_AUDIT_",
 }
 
 
@@ -429,6 +465,7 @@ def load_settings(**overrides: object) -> Settings:
         ("schedule", ScheduleSettings),
         ("health", HealthSettings),
         ("worker", WorkerSettings),
+        ("audit", AuditSettings),
     )
     for name, cls in parts_classes:
         try:

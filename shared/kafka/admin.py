@@ -20,13 +20,15 @@ async def create_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
     admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=30_000)
     await admin.start()
     try:
-        names = [topic_name(settings.topic_prefix, spec) for spec in specs]
         response = await admin.create_topics(
             [
                 NewTopic(
-                    name, num_partitions=settings.partitions, replication_factor=settings.replication_factor
+                    topic_name(settings.topic_prefix, spec),
+                    num_partitions=settings.partitions,
+                    replication_factor=settings.replication_factor,
+                    topic_configs=dict(spec.configs),
                 )
-                for name in names
+                for spec in specs
             ]
         )
         created, failures = [], []

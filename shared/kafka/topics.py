@@ -13,10 +13,15 @@ __all__ = ["TOPICS", "TopicSpec", "topic_name"]
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
-    """A topic's name (without prefix) and what it carries."""
+    """A topic's name (without prefix), what it carries, and the topic configs drx insists on.
+
+    ``configs`` are set when ``drx topics create`` creates the topic, and set again on a topic
+    that exists with other values (``shared/kafka/admin.py``); configs not named are the broker's.
+    """
 
     name: str
     description: str
+    configs: tuple[tuple[str, str], ...] = ()
 
 
 CRISES_IN = TopicSpec("intake.crises", "Crisis declared / updated / closed, as posted by coordinators")
@@ -31,7 +36,12 @@ SUBSCRIPTIONS_IN = TopicSpec(
 CANONICAL = TopicSpec("canonical", "Validated, normalised crisis/need/pledge/decision events for matching")
 MATCHES = TopicSpec("matches", "Match proposed / confirmed / rejected / expired / fulfilled / cancelled")
 NOTIFICATIONS = TopicSpec("notifications", "Notifications for systems that integrate over Kafka")
-AUDIT = TopicSpec("audit", "Hash-chained audit records of every state change")
+AUDIT = TopicSpec(
+    "audit",
+    "Hash-chained audit records of every state change",
+    # kept for ever, never compacted (one key): a rewritten database is checked against its checkpoints
+    (("retention.ms", "-1"), ("retention.bytes", "-1"), ("cleanup.policy", "delete")),
+)
 REJECTED = TopicSpec(
     "rejected", "Invalid input: original bytes, precise reason, source topic/partition/offset"
 )
