@@ -11,6 +11,7 @@ from shared import audit
 from shared.audit import Checkpoint, SigningKeyError, anchor_report, chain, sign
 from shared.audit.anchor import TopicMessage, sort_messages
 from shared.audit.checkpoint import checkpoint_from_data, signature_problem
+from shared.config import SettingsError, load_settings
 from shared.kafka.topics import AUDIT
 
 T0 = dt.datetime(2026, 11, 24, 9, 30, 1, 250000, tzinfo=dt.UTC)
@@ -203,3 +204,25 @@ def test_the_audit_topic_is_kept_for_ever_and_never_compacted():
     assert configs["retention.ms"] == "-1"
     assert configs["retention.bytes"] == "-1"
     assert configs["cleanup.policy"] == "delete"
+
+
+class TestSettings:
+    def test_the_key_file_and_public_keys_come_from_the_environment(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("DRX_AUDIT_SIGNING_KEY_FILE", str(tmp_path / "k.pem"))
+        monkeypatch.setenv("DRX_AUDIT_VERIFY_KEY", audit.public_key_text(KEY.public_key()))
+        settings = load_settings()
+        assert settings.audit.signing_key_file == tmp_path / "k.pem"
+        assert settings.audit.verify_key is not None
+        assert set(audit.load_verify_keys(settings.audit.verify_key)) == set(KEYS)
+
+    def test_a_bad_interval_names_its_variable(self, monkeypatch):
+        monkeypatch.setenv("DRX_AUDIT_CHECKPOINT_EVERY_MIN", "0")
+        with pytest.raises(SettingsError, match="DRX_AUDIT_CHECKPOINT_EVERY_MIN"):
+            load_settings()
+
+    def test_no_key_file_means_no_signer(self, monkeypatch):
+        for name in ("DRX_AUDIT_SIGNING_KEY_FILE", "DRX_AUDIT_VERIFY_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        settings = load_settings()
+        assert settings.audit.signing_key_file is None
+        assert settings.audit.verify_key is None
