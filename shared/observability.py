@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.config import HealthSettings
 from shared.events.registry import EVENT_TYPES
 from shared.logging import get_logger
+from shared.retrying import Delays, RetryLog
 
 __all__ = [
     "CHANNELS",
@@ -129,7 +130,7 @@ def event_type_of(message: object) -> str:
         declared = headers.get("ce_type")
     value = getattr(message, "value", None)
     if not isinstance(declared, str) and isinstance(value, bytes) and len(value) <= _MAX_PEEK_BYTES:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):  # untrusted bytes, deep nesting too
             body = json.loads(value) if value.lstrip()[:1] == b"{" else None
             declared = body.get("type") if isinstance(body, dict) else None
     return _known_type(declared)
@@ -289,6 +290,8 @@ class HealthServer:
     :attr:`serving` is set (between start-up and shutdown) and every check passes within
     ``DRX_HEALTH_CHECK_TIMEOUT_S``; otherwise 503 with a JSON body that says why.
     ``/metrics`` first runs ``refresh`` (gauges computed on demand), then renders the registry.
+    A check or refresh that keeps raising is logged once, then once per window, and once when it
+    passes again (``shared/retrying.py``); the probes that call them set the pace.
     """
 
     def __init__(
@@ -302,6 +305,11 @@ class HealthServer:
         self._refresh = refresh
         self._server: asyncio.Server | None = None
         self.serving = False
+        paced_by_the_caller = Delays(first_s=0.0, max_s=0.0)
+        self._retries = {
+            name: RetryLog(log, f"readiness check {name}", paced_by_the_caller) for name in self._checks
+        }
+        self._refresh_retries = RetryLog(log, "metrics refresh", paced_by_the_caller)
 
     @property
     def enabled(self) -> bool:
@@ -325,22 +333,23 @@ class HealthServer:
         """Whether the worker is ready, and each check's result (``ok`` or the reason)."""
         timeout = self._settings.check_timeout_s
         names = list(self._checks)
-        results = await asyncio.gather(*(self._run(self._checks[n], timeout) for n in names))
+        results = await asyncio.gather(*(self._run(name, timeout) for name in names))
         checks = {name: result or "ok" for name, result in zip(names, results, strict=True)}
         if not self.serving:
             checks["worker"] = "not consuming (starting or shutting down)"
         return all(value == "ok" for value in checks.values()), checks
 
-    @staticmethod
-    async def _run(check: Check, timeout: float) -> str | None:
+    async def _run(self, name: str, timeout: float) -> str | None:
         try:
             async with asyncio.timeout(timeout + 0.5):  # a check that ignores its timeout
-                return await check(timeout)
+                result = await self._checks[name](timeout)
         except TimeoutError:
             return f"no answer within {timeout:g}s"
         except Exception as error:  # noqa: BLE001 - any failure means not ready; details go to the log
-            log.warning("readiness check failed", error=f"{type(error).__name__}: {error}")
+            self._retries[name].failed(error, check=name)
             return f"unreachable ({type(error).__name__})"
+        self._retries[name].succeeded(check=name)
+        return result
 
     async def _route(self, path: str) -> Response:
         if path == "/livez":
@@ -357,7 +366,9 @@ class HealthServer:
                     async with asyncio.timeout(self._settings.check_timeout_s):
                         await self._refresh()
                 except Exception as error:  # noqa: BLE001 - stale gauges beat a failed scrape
-                    log.warning("metrics refresh failed", error=f"{type(error).__name__}: {error}")
+                    self._refresh_retries.failed(error)
+                else:
+                    self._refresh_retries.succeeded()
             return 200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY)
         return 404, "text/plain; charset=utf-8", b"not found: try /livez, /readyz or /metrics\n"
 

@@ -34,6 +34,7 @@ from shared.faults import fault_point
 from shared.kafka.topics import REJECTED, topic_name
 from shared.logging import get_logger
 from shared.observability import outbox_published
+from shared.retrying import Delays, RetryLog
 
 __all__ = [
     "MAX_ROW_BYTES",
@@ -151,6 +152,7 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
+        self._retries = RetryLog(log, "outbox relay", Delays(first_s=0.5, max_s=30.0))
 
     async def start(self) -> None:
         """Connect and publish in the background until :meth:`stop`."""
@@ -181,16 +183,14 @@ class OutboxRelay:
             await self._producer.stop()
 
     async def _run(self) -> None:
-        backoff = 0.5
+        """Publish until stopped; through an outage, back off and log once per window."""
         while not self._stopping.is_set():
             try:
                 published = await self.publish_once()
-            except Exception:  # the relay must outlive broker and database outages
-                log.exception("outbox relay failed; retrying", retry_in_s=backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+            except Exception as error:  # noqa: BLE001 - the relay outlives outages; RetryLog logs it
+                await self._sleep(self._retries.failed(error))
                 continue
-            backoff = 0.5
+            self._retries.succeeded()
             if published < self._batch_size:
                 await self._sleep(self._poll_interval)
 

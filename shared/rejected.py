@@ -21,6 +21,7 @@ from shared.config import KafkaSettings
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE
 from shared.events.outbound import InputRejected
 from shared.kafka.reading import read_topic
+from shared.kafka.timestamps import bound_timestamp
 from shared.kafka.topics import REJECTED, TOPICS, topic_name
 
 __all__ = ["Rejection", "choose", "read_rejections", "replay", "why_not_replayable"]
@@ -45,7 +46,7 @@ class Rejection:
         """The original envelope's subject (the entity id ``drx post`` keys by), when it has one."""
         try:
             subject = json.loads(self.original).get("subject")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # the original is hostile bytes
             return None
         return subject if isinstance(subject, str) else None
 
@@ -64,8 +65,8 @@ def why_not_replayable(rejection: Rejection, prefix: str) -> str | None:
         return "its bytes are not UTF-8 text: the sender must fix and resend it"
     try:
         json.loads(rejection.data.original_text)
-    except ValueError:
-        return "it is not JSON: the sender must fix and resend it"
+    except (ValueError, RecursionError):
+        return "it is not JSON within the limits: the sender must fix and resend it"
     return None
 
 
@@ -100,7 +101,7 @@ async def read_rejections(settings: KafkaSettings, timeout_s: float = 30.0) -> l
         event = json.loads(record.value)
         found.append(
             Rejection(
-                at=dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC),
+                at=bound_timestamp(record.timestamp, dt.datetime.now(dt.UTC)).at,
                 data=InputRejected.model_validate(event["data"]),
                 rejected_by=event.get("source", ""),
             )

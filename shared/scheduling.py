@@ -14,6 +14,10 @@ APScheduler wakes every instance at each interval; PostgreSQL decides which one 
 A run that crashes leaves its slot unrecorded and the lock released, so the next wake-up runs it
 again: jobs are written to be idempotent (expiring what already expired changes nothing). The
 clock is a parameter, so tests drive time by hand.
+
+A job that keeps failing (PostgreSQL is away) is retried at its interval, which is its pause; its
+first failure is logged with the traceback, then one line per window and one on recovery
+(``shared/retrying.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.db.models import JobRunRow, ProcessedEvent
 from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
+from shared.retrying import Delays, RetryLog
 
 __all__ = ["Clock", "Job", "JobRunner", "RunOutcome", "job_cause", "prune_processed_events", "slot_of"]
 
@@ -82,6 +87,15 @@ class JobRunner:
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._retries = {
+            job.name: RetryLog(
+                log,
+                f"scheduled job {job.name}",
+                Delays(job.every.total_seconds(), job.every.total_seconds()),  # the interval paces it
+                first_event="scheduled job failed; its slot stays open and runs again",
+            )
+            for job in jobs
+        }
 
     async def tick(self, name: str) -> RunOutcome:
         """Run job ``name`` if its current slot has not run yet and no other instance is running it."""
@@ -120,8 +134,10 @@ class JobRunner:
         self._running.add(task)
         try:
             await self.tick(name)
-        except Exception:
-            log.exception("scheduled job failed; its slot stays open and runs again", job=name)
+        except Exception as error:  # noqa: BLE001 - RetryLog logs it; the slot stays open
+            self._retries[name].failed(error, job=name)
+        else:
+            self._retries[name].succeeded(job=name)
         finally:
             self._running.discard(task)
 

@@ -29,6 +29,7 @@ from shared.observability import (
 )
 from shared.outbox import OutboxRelay
 from shared.progress import ProgressTracker, refresh_progress
+from shared.retrying import Delays, RetryLog
 from shared.scheduling import Job, JobRunner, prune_processed_events
 
 __all__ = ["IN_FLIGHT_SHARE", "Backoff", "Worker"]
@@ -232,15 +233,21 @@ class Backoff:
     """Wraps a handler: on failure, wait (exponentially, up to 30 s) and re-raise.
 
     The message is then read again (NACK_ON_ERROR). Without the wait, an outage of the database
-    would make FastStream re-read the same message in a hot loop.
+    would make FastStream re-read the same message in a hot loop. The first failure in a row is
+    logged with its traceback, then one line per window and one on recovery (``shared/retrying.py``):
+    a traceback per attempt once filled disks while PostgreSQL was away.
 
     It also counts every message in ``drx_events_processed_total`` (with the result's ``outcome``)
     or ``drx_events_failed_total``, by the event type of the handler's first argument.
     """
 
     def __init__(self, log_name: str) -> None:
-        self._log = get_logger(log_name)
-        self._failures = 0
+        self._retries = RetryLog(
+            get_logger(log_name),
+            "message handling",
+            Delays(first_s=0.4, max_s=30.0),
+            first_event="message failed; it will be read again",
+        )
 
     def __call__(self, call: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -248,15 +255,12 @@ class Backoff:
             batch = first if isinstance(first, list) else [first]  # a batch handler takes a list
             try:
                 result = await call(*args, **kwargs)
-            except Exception:
+            except Exception as error:
                 for message in batch:
                     event_failed(event_type_of(message))
-                self._failures += 1
-                delay = min(0.2 * 2**self._failures, 30.0)
-                self._log.exception("message failed; it will be read again", retry_in_s=delay)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self._retries.failed(error))
                 raise
-            self._failures = 0
+            self._retries.succeeded()
             outcomes = result if isinstance(result, list) else [result]
             for message, outcome in zip(batch, outcomes, strict=False):
                 event_processed(event_type_of(message), outcome)

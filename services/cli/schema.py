@@ -33,11 +33,19 @@ def db_upgrade_command(revision: Annotated[str, typer.Argument()] = "head") -> N
 
 @topics_app.command("create")
 def topics_create_command() -> None:
-    """Create every drx topic that is missing, with DRX_KAFKA_PARTITIONS partitions."""
-    from shared.kafka.admin import create_topics
+    """Create every drx topic that is missing, with DRX_KAFKA_PARTITIONS partitions.
 
-    created = asyncio.run(create_topics(common.settings().kafka))
+    Existing topics get the configs drx needs (intake topics: the broker's timestamps); each
+    config it changes is printed.
+    """
+    from shared.kafka.admin import provision_topics
+
+    done = asyncio.run(provision_topics(common.settings().kafka))
+    created = done.created
     console.print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
+    console.print(f"changed {len(done.changed)} topic config(s)", highlight=False)
+    for change in done.changed:
+        console.print(f"  {change}", highlight=False, markup=False)
 
 
 @topics_app.command("list")

@@ -2,6 +2,8 @@
 
 It checks every request's signature the way docs/webhooks.md tells receivers to
 (``services.notify.signing.verify``), answers 200 (401 on a bad signature), and counts.
+:func:`read_request` and :func:`signature_problem` are the receiving half on their own, which
+the tests' receivers (tests/support/receivers.py, the webhook channel's tests) use too.
 """
 
 from __future__ import annotations
@@ -14,9 +16,37 @@ from typing import Self
 
 from services.notify.signing import verify
 
-__all__ = ["WebhookReceiver"]
+__all__ = ["WebhookReceiver", "read_request", "signature_problem"]
 
 _MAX_BODY = 1 << 20
+
+
+async def read_request(
+    reader: asyncio.StreamReader, *, max_body: int = _MAX_BODY
+) -> tuple[dict[str, str], bytes]:
+    """One HTTP/1.1 request off ``reader``: its headers (names lower-cased) and its body.
+
+    The body is read to its Content-Length, at most ``max_body`` bytes. Raises what the stream
+    raises (``IncompleteReadError``, ``LimitOverrunError``, ``ConnectionError``), or ValueError
+    on a Content-Length that is no number.
+    """
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, value in (line.split(":", 1) for line in lines[1:] if ":" in line)
+    }
+    length = int(headers.get("content-length", "0") or 0)
+    return headers, await reader.readexactly(min(length, max_body))
+
+
+def signature_problem(keys: dict[str, str], headers: dict[str, str], body: bytes) -> str | None:
+    """None when the request's signature verifies now (docs/webhooks.md), else why it does not."""
+    try:
+        verify(keys, headers, body, now=dt.datetime.now(dt.UTC))
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 class WebhookReceiver:
@@ -49,17 +79,8 @@ class WebhookReceiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for name, value in (line.split(":", 1) for line in lines[1:] if ":" in line)
-            }
-            length = int(headers.get("content-length", "0") or 0)
-            body = await reader.readexactly(min(length, _MAX_BODY))
-            try:
-                verify(self.keys, headers, body, now=dt.datetime.now(dt.UTC))
-            except ValueError:
+            headers, body = await read_request(reader)
+            if signature_problem(self.keys, headers, body) is not None:
                 self.bad_signatures += 1
                 status = 401
             else:

@@ -23,6 +23,7 @@ from shared.events import canonical, inbound
 from shared.events.envelope import CloudEvent, new_event
 from shared.failures import RecordGuard
 from shared.intake.parsing import Parsed, RawMessage, Rejected, parse
+from shared.kafka.timestamps import arrival
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
 from shared.outbox import enqueue
@@ -340,8 +341,8 @@ SCHEDULER_SOURCE = "urn:drx:service:ingest:scheduler"
 
 
 def _arrival(raw: RawMessage) -> dt.datetime:
-    """When the record reached Kafka: the time dates are judged against."""
-    return dt.datetime.fromtimestamp(raw.timestamp_ms / 1000, tz=dt.UTC)
+    """When the record reached Kafka (the broker's clock on intake topics): dates are judged against it."""
+    return arrival(raw.timestamp_ms, raw.position, log)
 
 
 def _audit_action(record: BaseModel, *, new: bool) -> tuple[str, str]:

@@ -1,1 +1,1 @@
-"""The matching service: allocates pledges to needs (rules in domain.py, docs/matching.md)."""
+"""The matching service: allocates pledges to needs (rules in domain/, docs/matching.md)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -18,6 +17,7 @@ from shared.intake.kafka import raw_body
 from shared.intake.parsing import SourcePosition
 from shared.kafka.broker import static_membership
 from shared.kafka.middleware import record_context
+from shared.kafka.timestamps import arrival
 from shared.kafka.topics import CANONICAL, topic_name
 from shared.logging import get_logger
 from shared.observability import observe_match_latency
@@ -35,7 +35,7 @@ def _canonical(record: ConsumerRecord[Any, Any], body: bytes) -> Canonical | str
         envelope = CloudEvent.model_validate_json(body)
     except ValidationError as error:
         return f"not a CloudEvents envelope: {describe_errors(error)}"
-    today = dt.datetime.fromtimestamp(record.timestamp / 1000, tz=dt.UTC).date()
+    today = arrival(record.timestamp, position, log).date()
     return Canonical(envelope, today, position)
 
 

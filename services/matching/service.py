@@ -1,7 +1,7 @@
 """Matching's transactions: one per canonical event or batch, retried on conflicts; scheduled jobs.
 
 What one event does inside its transaction is ``unit.py``'s; what it tells others,
-``outputs.py``'s; the rules, ``domain.py``'s. Here: transactions, retries, batches and the
+``outputs.py``'s; the rules, ``domain/``'s. Here: transactions, retries, batches and the
 order in which a batch takes its match-key locks, and the scheduled jobs.
 """
 

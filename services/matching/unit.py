@@ -1,38 +1,24 @@
 """Applying one canonical event (or one scheduled step) inside one transaction.
 
-A :class:`Unit` is the choreography: which rows to lock in which order (``repository``), what
-the rules say about them (``domain``), how the ledgers move, and what to tell others
-(``outputs``). Transactions, retries and batches are the service's (``service.py``).
+A :class:`Unit` is the choreography: what an event (a need, a pledge, a decision, a lapse) calls
+for, what the rules say about it (``domain``), which rows to lock in which order
+(``repository``). The moves themselves (lock a match, propose, release, give back, shift the
+ledgers) are ``moves.py``'s; what to tell others is ``outputs.py``'s. Transactions, retries and
+batches are the service's (``service.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.domain import (
-    LiveMatch,
-    SkillTree,
-    allocate,
-    delivered,
-    held_in,
-    released_by,
-    transition,
-    trim,
-)
-from services.matching.mapping import (
-    match_keys,
-    need_row,
-    need_view,
-    pledge_row,
-    pledge_view,
-    quantity_and_unit,
-)
+from services.matching.domain import LiveMatch, SkillTree, delivered, released_by, transition, trim
+from services.matching.mapping import match_keys, need_row, pledge_row, quantity_and_unit
+from services.matching.moves import PAGE, Moves
 from services.matching.outputs import Outputs
 from services.matching.repository import CONSUMER, MatchingRepository
 from shared import inbox
@@ -46,7 +32,6 @@ from shared.reference import SupplyCatalogue
 __all__ = ["PAGE", "Context", "Result", "Unit"]
 
 log = get_logger("drx.matching")
-PAGE = 100  # candidates loaded, locked and ranked at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +77,7 @@ class Unit:
         self.today = today
         self.position = position
         self.out = Outputs(session, context.prefix, envelope)
-        self.proposals = 0
+        self.moves = Moves(session, self.repo, self.out, context.skills, today)
 
     async def run(self) -> Result:
         if not await inbox.claim(self.session, CONSUMER, self.envelope.dedupe_key()):
@@ -115,23 +100,23 @@ class Unit:
                 self.out.coverage()
                 return result
         self.out.coverage()
-        return Result("applied", self.proposals)
+        return Result("applied", self.moves.proposals)
 
     # --- scheduled work ---------------------------------------------------------------------
 
     async def expire(self, match_id: str, created_before: dt.datetime) -> Result:
-        if (locked := await self._lock_match(match_id)) is None:
+        if (locked := await self.moves.lock_match(match_id)) is None:
             return Result("unchanged")
         match, need, pledge = locked
         target = transition("lapse", match.status)
         if target is None or match.created_at >= created_before:
             return Result("unchanged")  # decided meanwhile
         self.out.actor = self.envelope.source
-        await self._release(match, target, "no decision before the proposal expired", need, pledge)
-        await self._propose_for_need(need)
-        await self._propose_for_pledge(pledge)
+        await self.moves.release(match, target, "no decision before the proposal expired", need, pledge)
+        await self.moves.propose_for_need(need)
+        await self.moves.propose_for_pledge(pledge)
         self.out.coverage()
-        return Result("applied", self.proposals)
+        return Result("applied", self.moves.proposals)
 
     async def retry_pledge(self, pledge_id: str) -> Result:
         unlocked = await self.repo.pledge(pledge_id, lock=False)
@@ -141,9 +126,9 @@ class Unit:
         pledge = await self.repo.pledge(pledge_id)
         assert pledge is not None
         self.out.actor = self.envelope.source
-        await self._propose_for_pledge(pledge)
+        await self.moves.propose_for_pledge(pledge)
         self.out.coverage()
-        return Result("applied" if self.proposals else "unchanged", self.proposals)
+        return Result("applied" if self.moves.proposals else "unchanged", self.moves.proposals)
 
     # --- needs and pledges -----------------------------------------------------------------------
 
@@ -155,17 +140,17 @@ class Unit:
         need = await self.repo.need(recorded.need_id)
         assert need is not None
         for freed_pledge in freed:  # capacity a smaller need gave back
-            await self._propose_for_pledge(freed_pledge)
+            await self.moves.propose_for_pledge(freed_pledge)
         if need.status == "open":
-            await self._propose_for_need(need)
+            await self.moves.propose_for_need(need)
             return
         self.out.watch(need, changed=True)
         reason = f"need {need.status}"
         for match in await self.repo.live_matches(need_id=need.need_id, statuses=released_by(need.status)):
             pledge = await self.repo.pledge(match.pledge_id)
             assert pledge is not None
-            await self._release(match, "cancelled", reason, need, pledge)
-            await self._propose_for_pledge(pledge)
+            await self.moves.release(match, "cancelled", reason, need, pledge)
+            await self.moves.propose_for_pledge(pledge)
 
     async def _on_pledge(self, recorded: canonical.PledgeRecorded) -> None:
         await self.repo.lock_keys(match_keys(recorded.spec, self.context.catalogue))
@@ -175,9 +160,9 @@ class Unit:
         pledge = await self.repo.pledge(recorded.pledge_id)
         assert pledge is not None
         for short_need in short:  # demand a smaller pledge gave back
-            await self._propose_for_need(short_need)
+            await self.moves.propose_for_need(short_need)
         if pledge.status == "active":
-            await self._propose_for_pledge(pledge)
+            await self.moves.propose_for_pledge(pledge)
             return
         reason = f"pledge {pledge.status}"
         for match in await self.repo.live_matches(
@@ -185,8 +170,8 @@ class Unit:
         ):
             need = await self.repo.need(match.need_id)
             assert need is not None
-            await self._release(match, "cancelled", reason, need, pledge)
-            await self._propose_for_need(need)
+            await self.moves.release(match, "cancelled", reason, need, pledge)
+            await self.moves.propose_for_need(need)
 
     # --- a need or pledge revised to less than it holds -----------------------------------------
 
@@ -208,7 +193,7 @@ class Unit:
         for match, give_back, reason in cuts:
             pledge = await self.repo.pledge(match.pledge_id)
             assert pledge is not None
-            await self._give_back(match, give_back, reason, need, pledge)
+            await self.moves.give_back(match, give_back, reason, need, pledge)
             pledges.append(pledge)
         return _keep_delivered(need.need_id, quantity, _held_by_need(need)), pledges
 
@@ -225,7 +210,7 @@ class Unit:
         for match, give_back, reason in cuts:
             need = await self.repo.need(match.need_id)
             assert need is not None
-            await self._give_back(match, give_back, reason, need, pledge)
+            await self.moves.give_back(match, give_back, reason, need, pledge)
             needs.append(need)
         return _keep_delivered(pledge.pledge_id, quantity, pledge.allocated), needs
 
@@ -247,97 +232,10 @@ class Unit:
         reason = f"{kind} reduced to {quantity:f} {unit}"
         return [(live[cut.match_id], give_back, reason) for cut, give_back in trim(views, excess)]
 
-    async def _give_back(
-        self,
-        match: MatchRow,
-        quantity: Decimal,
-        reason: str,
-        need: MatchingNeedRow,
-        pledge: MatchingPledgeRow,
-    ) -> None:
-        """``match`` gives back ``quantity``: all of it (cancelled), or part (the match shrinks)."""
-        if quantity >= match.quantity:
-            match.trimmed = True  # not a decline: the pair may meet again (domain.declined)
-            await self._release(match, "cancelled", reason, need, pledge)
-            return
-        was = match.quantity
-        match.quantity, match.reason, match.revision = was - quantity, reason, match.revision + 1
-        await self.session.flush()
-        await self._shift(need, pledge, **{held_in(match.status): -quantity}, allocated=-quantity)
-        self.out.match(match, need, pledge, before=match.status, quantity_before=was)
-
-    # --- proposing -------------------------------------------------------------------------------
-
-    async def _propose_for_need(self, need: MatchingNeedRow) -> None:
-        """Offer ``need`` the pledges that may serve it, best first, until it is covered.
-
-        Funds pledges come in pages of :data:`PAGE` in their ranking order (all funds share one
-        match key, so there may be very many); supplies and skills come all at once (their keys
-        are narrow, and their ranking needs Python: substitutes, distance).
-        """
-        if need.status != "open" or need.needed_by < self.today:
-            return
-        if not await self.repo.crisis_active(need.crisis_id):
-            return
-        paged = need.category == "funds"
-        tried: set[str] = set()
-        while need.proposed + need.confirmed + need.fulfilled < need.quantity:
-            page = await self.repo.pledges_for(need, self.today, limit=PAGE if paged else None, skip=tried)
-            pledges = {p.pledge_id: p for p in page}
-            views = [pledge_view(p) for p in pledges.values()]
-            for proposal in allocate([need_view(need)], views, self.today, self.context.skills):
-                await self._propose(
-                    need, pledges[proposal.pledge_id], proposal.quantity, proposal.explanation
-                )
-            tried.update(pledges)
-            if not paged or len(page) < PAGE:
-                return
-
-    async def _propose_for_pledge(self, pledge: MatchingPledgeRow) -> None:
-        """Offer ``pledge`` to the needs it may serve, in need order, until its capacity is used.
-
-        Needs come in pages of :data:`PAGE`, ranked by PostgreSQL (``repository.needs_for``):
-        the cost of one pledge does not grow with the number of open needs. Within a page the
-        ranking is :func:`domain.rank_needs`'s exactly; a later page (rare: the first did not
-        use the pledge up) counts the organisations' turns again among the needs left.
-        """
-        if pledge.status != "active" or pledge.expires_on < self.today:
-            return
-        tried: set[str] = set()
-        while pledge.allocated < pledge.quantity:
-            page = await self.repo.needs_for(pledge, self.today, limit=PAGE, skip=tried)
-            needs = {n.need_id: n for n in page}
-            views = [need_view(n) for n in needs.values()]
-            for proposal in allocate(views, [pledge_view(pledge)], self.today, self.context.skills):
-                await self._propose(needs[proposal.need_id], pledge, proposal.quantity, proposal.explanation)
-            tried.update(needs)
-            if len(page) < PAGE:
-                return
-
-    async def _propose(
-        self, need: MatchingNeedRow, pledge: MatchingPledgeRow, quantity: Decimal, explanation: str
-    ) -> None:
-        match = MatchRow(
-            match_id=f"m-{uuid.uuid4().hex[:16]}",
-            need_id=need.need_id,
-            pledge_id=pledge.pledge_id,
-            crisis_id=need.crisis_id,
-            quantity=quantity,
-            unit=need.unit,
-            status="proposed",
-            explanation=explanation,
-            revision=1,
-        )
-        self.session.add(match)
-        await self.session.flush()
-        await self._shift(need, pledge, proposed=quantity, allocated=quantity)  # CHECKs judge here
-        self.out.match(match, need, pledge, before=None)
-        self.proposals += 1
-
     # --- decisions -------------------------------------------------------------------------------
 
     async def _on_decision(self, decision: canonical.DecisionRecorded) -> Result:
-        if (locked := await self._lock_match(decision.match_id)) is None:
+        if (locked := await self.moves.lock_match(decision.match_id)) is None:
             self._reject(f"unknown match {decision.match_id!r}")
             return Result("rejected")
         match, need, pledge = locked
@@ -349,13 +247,13 @@ class Unit:
         self.out.actor = decision.source
         before = match.status
         if decision.decision == "confirm":
-            await self._move(match, target, reason)
-            await self._shift(need, pledge, proposed=-match.quantity, confirmed=match.quantity)
+            await self.moves.move(match, target, reason)
+            await self.moves.shift(need, pledge, proposed=-match.quantity, confirmed=match.quantity)
             self.out.match(match, need, pledge, before=before)
         elif decision.decision == "fulfilled":
             arrived = delivered(match.quantity, decision.fulfilled_quantity)
-            await self._move(match, target, reason)
-            await self._shift(
+            await self.moves.move(match, target, reason)
+            await self.moves.shift(
                 need,
                 pledge,
                 confirmed=-match.quantity,
@@ -364,47 +262,13 @@ class Unit:
             )
             self.out.match(match, need, pledge, before=before)
             if arrived < match.quantity:  # the shortfall is demand again, the rest capacity again
-                await self._propose_for_need(need)
-                await self._propose_for_pledge(pledge)
+                await self.moves.propose_for_need(need)
+                await self.moves.propose_for_pledge(pledge)
         else:  # reject or cancel: capacity comes back, and both sides are tried again
-            await self._release(match, target, reason, need, pledge)
-            await self._propose_for_need(need)
-            await self._propose_for_pledge(pledge)
-        return Result("applied", self.proposals)
-
-    # --- locks, ledgers and output ----------------------------------------------------------------
-
-    async def _lock_match(self, match_id: str) -> tuple[MatchRow, MatchingNeedRow, MatchingPledgeRow] | None:
-        """Lock a match's keys, then its pledge, need and match rows (the repository's order)."""
-        found = await self.repo.match_keys_of(match_id)
-        if found is None:
-            return None
-        need_id, pledge_id, keys = found
-        await self.repo.lock_keys(keys)
-        pledge = await self.repo.pledge(pledge_id)
-        need = await self.repo.need(need_id)
-        match = await self.repo.match(match_id)
-        assert need is not None
-        assert pledge is not None
-        assert match is not None
-        return match, need, pledge
-
-    async def _move(self, match: MatchRow, status: str, reason: str) -> None:
-        match.status, match.reason, match.revision = status, reason, match.revision + 1
-        await self.session.flush()
-
-    async def _release(
-        self, match: MatchRow, status: str, reason: str, need: MatchingNeedRow, pledge: MatchingPledgeRow
-    ) -> None:
-        """End a live match in ``status``: its quantity goes back to both sides."""
-        before = match.status
-        await self._move(match, status, reason)
-        await self._shift(need, pledge, **{held_in(before): -match.quantity}, allocated=-match.quantity)
-        self.out.match(match, need, pledge, before=before)
-
-    async def _shift(self, need: MatchingNeedRow, pledge: MatchingPledgeRow, **moves: Decimal) -> None:
-        self.out.watch(need)
-        await self.repo.shift(need, pledge, **moves)
+            await self.moves.release(match, target, reason, need, pledge)
+            await self.moves.propose_for_need(need)
+            await self.moves.propose_for_pledge(pledge)
+        return Result("applied", self.moves.proposals)
 
     def _reject(self, reason: str) -> None:
         assert self.position is not None, "only an event read from Kafka is rejected"

@@ -16,6 +16,10 @@ sends it again. Receivers deduplicate on the delivery id (``X-Drx-Delivery``, ``
 
 Each delivery is its own task, at most ``delivery_concurrency`` at a time: a slow endpoint holds
 one slot for at most its timeout and never delays the others.
+
+While claiming fails (PostgreSQL is away), the loop polls with growing pauses up to
+:data:`MAX_PAUSE_S` and logs the first failure, then one line per window and one on recovery
+(``shared/retrying.py``); it once wrote a traceback every poll, 40 MB in five minutes.
 """
 
 from __future__ import annotations
@@ -39,9 +43,13 @@ from shared.config import NotifySettings
 from shared.db.models import DeliveryRow
 from shared.logging import get_logger
 from shared.observability import dead_letter, notification_attempt
+from shared.retrying import Delays, RetryLog
 from shared.scheduling import Clock
 
-__all__ = ["Attempt", "DeliveryLoop"]
+__all__ = ["MAX_PAUSE_S", "Attempt", "DeliveryLoop"]
+
+MAX_PAUSE_S = 10.0
+"""The longest pause between polls while the database is away: deliveries resume that soon after."""
 
 log = get_logger("drx.notify")
 _LEASE_MARGIN_S = 30.0
@@ -79,6 +87,7 @@ class DeliveryLoop:
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._retries = RetryLog(log, "delivery loop", Delays(first_s=poll_interval, max_s=MAX_PAUSE_S))
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -105,8 +114,12 @@ class DeliveryLoop:
         while True:
             try:
                 await self.dispatch()
-            except Exception:
-                log.exception("delivery loop failed; trying again")
+            except Exception as error:  # noqa: BLE001 - the loop must outlive outages; RetryLog logs it
+                pause = self._retries.failed(error)
+                self._wake.clear()
+                await asyncio.sleep(pause)  # a wake-up cannot cut a backoff short
+                continue
+            self._retries.succeeded()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)

@@ -82,6 +82,10 @@ class AuditRecord:
     prev_hash: str
     hash: str
 
+    def values(self) -> dict[str, Any]:
+        """Every field as it is, by name: what the row, the event and :meth:`from_row` carry."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
     def hashed_fields(self) -> dict[str, Any]:
         """Every field except ``hash``, as the hash covers them (``at`` formatted by :func:`format_at`)."""
         return {
@@ -107,53 +111,14 @@ class AuditRecord:
 
     @classmethod
     def from_row(cls, row: AuditRecordRow) -> AuditRecord:
-        return cls(
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            before=row.before,
-            after=row.after,
-            causing_event_id=row.causing_event_id,
-            correlation_id=row.correlation_id,
-            prev_hash=row.prev_hash,
-            hash=row.hash,
-        )
+        return cls(**{name: getattr(row, name) for name in _FIELDS})
 
     def to_row(self) -> AuditRecordRow:
-        return AuditRecordRow(
-            seq=self.seq,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            entity_type=self.entity_type,
-            entity_id=self.entity_id,
-            before=self.before,
-            after=self.after,
-            causing_event_id=self.causing_event_id,
-            correlation_id=self.correlation_id,
-            prev_hash=self.prev_hash,
-            hash=self.hash,
-        )
+        return AuditRecordRow(**self.values())
 
     def event(self) -> CloudEvent:
         """The ``org.drx.audit.recorded`` event for this record (id ``audit:<seq>``)."""
-        data = AuditRecorded(
-            seq=self.seq,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            entity_type=self.entity_type,
-            entity_id=self.entity_id,
-            before=self.before,
-            after=self.after,
-            causing_event_id=self.causing_event_id,
-            correlation_id=self.correlation_id,
-            prev_hash=self.prev_hash,
-            hash=self.hash,
-        )
+        data = AuditRecorded(**self.values())
         correlation = self.correlation_id
         return new_event(
             AUDIT_EVENT_TYPE,
@@ -164,6 +129,9 @@ class AuditRecord:
             event_id=f"audit:{self.seq}",
             correlation_id=correlation if correlation and len(correlation) <= _MAX_ENVELOPE else None,
         )
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(AuditRecord))  # the record's fields, in order
 
 
 def chain(

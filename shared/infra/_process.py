@@ -1,4 +1,8 @@
-"""Small process and port helpers shared by the launchers."""
+"""Small process and port helpers shared by the launchers (Apache Kafka, tansu, PostgreSQL).
+
+:class:`LocalServer` is what every launcher is (``with server:`` starts and stops it);
+:func:`spawn` starts a child process the way the broker launchers do.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,22 @@ import errno
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 __all__ = [
+    "LocalServer",
     "die_with_parent",
     "free_port",
     "pid_alive",
     "port_accepts",
+    "spawn",
     "stop_process",
     "wait_until",
 ]
@@ -50,6 +60,44 @@ def die_with_parent() -> None:
         return
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class LocalServer(ABC):
+    """A server this process starts and stops; ``with server:`` starts it and stops it after."""
+
+    @abstractmethod
+    def start(self) -> str:
+        """Start the server and wait until it answers; return where to reach it."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop the server and remove what it leaves behind that nobody asked to keep."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def spawn(argv: list[str], log_path: Path, *, tied_to_parent: bool) -> subprocess.Popen[bytes]:
+    """Start ``argv`` with its output appended to ``log_path``.
+
+    ``tied_to_parent``: the child dies with us (:func:`die_with_parent`); otherwise it gets a
+    session of its own and outlives us (``drx dev up``).
+    """
+    with log_path.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - the launchers' fixed argv
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent if tied_to_parent else None,  # noqa: PLW1509
+            start_new_session=not tied_to_parent,
+        )
 
 
 def pid_alive(pid: int) -> bool:

@@ -27,10 +27,9 @@ import uuid
 from collections.abc import Coroutine
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from shared.infra._process import die_with_parent, free_port, pid_alive, port_accepts, stop_process
+from shared.infra._process import LocalServer, free_port, pid_alive, port_accepts, spawn, stop_process
 from shared.infra.probe import kafka_round_trip
 
 __all__ = ["ApacheKafkaServer", "KafkaLauncherError", "cache_dir", "ensure_kafka_jars", "kafka_version"]
@@ -138,7 +137,7 @@ delete.topic.enable=true
 """
 
 
-class ApacheKafkaServer:
+class ApacheKafkaServer(LocalServer):
     """One broker+controller JVM on free loopback ports, with a throwaway (or given) data dir."""
 
     def __init__(
@@ -218,15 +217,9 @@ class ApacheKafkaServer:
             if fmt.returncode != 0:
                 msg = f"formatting KRaft storage failed:\n{fmt.stdout}{fmt.stderr}"
                 raise KafkaLauncherError(msg)
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - fixed argv
-                [*java, "kafka.Kafka", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent if self.tied_to_parent else None,  # noqa: PLW1509
-                start_new_session=not self.tied_to_parent,
-            )
+        self._process = spawn(
+            [*java, "kafka.Kafka", str(config)], self.log_path, tied_to_parent=self.tied_to_parent
+        )
         self.pid = self._process.pid
         atexit.register(self.stop)
         self._wait_ready(deadline)
@@ -282,15 +275,6 @@ class ApacheKafkaServer:
         finally:
             self._given_workdir = keep
         self.start(timeout)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _run_apart(probe: Coroutine[Any, Any, None]) -> None:

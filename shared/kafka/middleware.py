@@ -13,6 +13,9 @@ from faststream import BaseMiddleware
 __all__ = ["LogContextMiddleware", "event_id_of", "record_context"]
 
 
+_MAX_PEEK_BYTES = 64 * 1024  # the intake limit: a larger body is refused anyway, unread here
+
+
 def _header(record: ConsumerRecord[Any, Any], name: str) -> str | None:
     for key, value in record.headers or ():
         if key == name and value is not None:
@@ -25,10 +28,10 @@ def event_id_of(record: ConsumerRecord[Any, Any]) -> str | None:
     if (from_header := _header(record, "ce_id")) is not None:
         return from_header
     value = record.value
-    if isinstance(value, bytes) and value[:1] == b"{":
+    if isinstance(value, bytes) and value[:1] == b"{" and len(value) <= _MAX_PEEK_BYTES:
         try:
             body = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # untrusted bytes: a log's context must never fail
             return None
         event_id = body.get("id") if isinstance(body, dict) else None
         if isinstance(event_id, str):

@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from shared.config import KafkaSettings
+from shared.kafka import records as tolerant_records
 
 __all__ = ["read_topic"]
 
@@ -25,6 +26,7 @@ async def read_topic(
     Raises ``TimeoutError`` when Kafka gives nothing for ``timeout_s`` before the end is
     reached (a long topic that keeps coming is read to its end however long it takes).
     """
+    tolerant_records.install()  # a header name that is not UTF-8 must not make the topic unreadable
     consumer = AIOKafkaConsumer(
         topic,
         **settings.client_options(),

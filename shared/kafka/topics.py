@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TOPICS", "TopicSpec", "topic_name"]
+__all__ = ["BROKER_TIME", "TOPICS", "TopicSpec", "topic_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +24,26 @@ class TopicSpec:
     configs: tuple[tuple[str, str], ...] = ()
 
 
-CRISES_IN = TopicSpec("intake.crises", "Crisis declared / updated / closed, as posted by coordinators")
-NEEDS_IN = TopicSpec("intake.needs", "Need posted / updated / withdrawn, as posted by relief organisations")
-PLEDGES_IN = TopicSpec("intake.pledges", "Pledge posted / updated / withdrawn, as posted by diaspora donors")
+BROKER_TIME = (("message.timestamp.type", "LogAppendTime"),)
+"""The broker stamps each record when it appends it: what people post cannot choose its own "now"
+(ingest judges dates against the record's timestamp; ``shared/kafka/timestamps.py``)."""
+
+CRISES_IN = TopicSpec(
+    "intake.crises", "Crisis declared / updated / closed, as posted by coordinators", BROKER_TIME
+)
+NEEDS_IN = TopicSpec(
+    "intake.needs", "Need posted / updated / withdrawn, as posted by relief organisations", BROKER_TIME
+)
+PLEDGES_IN = TopicSpec(
+    "intake.pledges", "Pledge posted / updated / withdrawn, as posted by diaspora donors", BROKER_TIME
+)
 DECISIONS_IN = TopicSpec(
-    "intake.decisions", "Match decisions by coordinators: confirm, reject, fulfilled, cancel"
+    "intake.decisions", "Match decisions by coordinators: confirm, reject, fulfilled, cancel", BROKER_TIME
 )
 SUBSCRIPTIONS_IN = TopicSpec(
-    "intake.subscriptions", "Notification subscriptions set / removed, for systems that manage them"
+    "intake.subscriptions",
+    "Notification subscriptions set / removed, for systems that manage them",
+    BROKER_TIME,
 )
 CANONICAL = TopicSpec("canonical", "Validated, normalised crisis/need/pledge/decision events for matching")
 MATCHES = TopicSpec("matches", "Match proposed / confirmed / rejected / expired / fulfilled / cancelled")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import email
 import email.policy
 import json
@@ -20,7 +19,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from services.notify.signing import verify
+from services.demo.receiver import read_request, signature_problem
 from shared.infra._process import free_port
 
 __all__ = ["HttpReceiver", "Received", "SmtpReceiver"]
@@ -78,17 +77,8 @@ class HttpReceiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            headers = {
-                k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in lines[1:] if ":" in h)
-            }
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            try:
-                verify(self.keys, headers, body, now=dt.datetime.now(dt.UTC))
-                problem = None
-            except ValueError as error:
-                problem = str(error)
+            headers, body = await read_request(reader)
+            problem = signature_problem(self.keys, headers, body)
             received = Received(headers, body, problem)
             self.requests.append(received)
             if self.hold is not None:

@@ -8,6 +8,7 @@ judged by when it was sent, and every reason it can give is unit-tested without 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
@@ -37,6 +38,18 @@ from shared.reference import is_country, is_subdivision
 __all__ = ["decide"]
 
 
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """What :func:`decide` was given besides the event: the state it touches, the day, the reference data."""
+
+    source: SourceInfo | None
+    stored: Stored | None
+    crisis: Stored | None
+    earmarked_crises: dict[str, Stored | None]
+    today: dt.date
+    ref: Reference
+
+
 def decide(
     event_type: str,
     data: BaseModel,
@@ -54,6 +67,7 @@ def decide(
     ``stored`` is the entity the event is about (crisis, need or pledge), ``crisis`` the crisis a
     need or pledge refers to, ``earmarked_crises`` the crises a pledge is earmarked to.
     """
+    given = _Given(source, stored, crisis, earmarked_crises, today, ref)
     match data:
         case inbound.CrisisClosed():
             return _decide_crisis_closed(data, envelope_source, source, stored)
@@ -62,22 +76,11 @@ def decide(
         case inbound.NeedWithdrawn():
             return _decide_withdrawal("need", data.need_id, data, envelope_source, stored)
         case inbound.NeedPosted():
-            return _decide_need(
-                data, envelope_source, source=source, stored=stored, crisis=crisis, today=today, ref=ref
-            )
+            return _decide_need(data, envelope_source, given)
         case inbound.PledgeWithdrawn():
             return _decide_withdrawal("pledge", data.pledge_id, data, envelope_source, stored)
         case inbound.PledgePosted():
-            return _decide_pledge(
-                data,
-                envelope_source,
-                source=source,
-                stored=stored,
-                crisis=crisis,
-                earmarked_crises=earmarked_crises,
-                today=today,
-                ref=ref,
-            )
+            return _decide_pledge(data, envelope_source, given)
         case inbound.MatchDecided():
             refused = authorise_role(source, envelope_source, "coordinator", "decide on matches")
             if refused:
@@ -134,19 +137,11 @@ def _decide_crisis_closed(
     return Accept((canonical.CrisisRecorded.model_validate(state),), close_needs_of=data.crisis_id)
 
 
-def _decide_need(
-    data: inbound.NeedPosted,
-    envelope_source: str,
-    *,
-    source: SourceInfo | None,
-    stored: Stored | None,
-    crisis: Stored | None,
-    today: dt.date,
-    ref: Reference,
-) -> Outcome:
-    refused = authorise_party(source, envelope_source, "organisation", data.organisation.id) or check_update(
-        "need", data.need_id, data.revision, stored, envelope_source, live_status="open"
-    )
+def _decide_need(data: inbound.NeedPosted, envelope_source: str, given: _Given) -> Outcome:
+    stored = given.stored
+    refused = authorise_party(
+        given.source, envelope_source, "organisation", data.organisation.id
+    ) or check_update("need", data.need_id, data.revision, stored, envelope_source, live_status="open")
     if refused:
         return refused
     if stored is not None and stored.state["crisis_id"] != data.crisis_id:
@@ -154,71 +149,54 @@ def _decide_need(
             f"need {data.need_id!r} belongs to crisis {stored.state['crisis_id']!r}; it cannot move"
         )
     problems = Problems()
-    check_crisis_ref(data.crisis_id, crisis, "data.crisis_id", problems)
-    if data.needed_by < today:
+    check_crisis_ref(data.crisis_id, given.crisis, "data.crisis_id", problems)
+    if data.needed_by < given.today:
         problems.add("data.needed_by", f"{data.needed_by} is in the past")
     return _accept_offer(
-        canonical.NeedRecorded,
-        data,
-        status="open",
-        envelope_source=envelope_source,
-        problems=problems,
-        today=today,
-        ref=ref,
+        canonical.NeedRecorded, data, given, status="open", envelope_source=envelope_source, problems=problems
     )
 
 
-def _decide_pledge(
-    data: inbound.PledgePosted,
-    envelope_source: str,
-    *,
-    source: SourceInfo | None,
-    stored: Stored | None,
-    crisis: Stored | None,
-    earmarked_crises: dict[str, Stored | None],
-    today: dt.date,
-    ref: Reference,
-) -> Outcome:
-    refused = authorise_party(source, envelope_source, "donor", data.donor.id) or check_update(
-        "pledge", data.pledge_id, data.revision, stored, envelope_source, live_status="active"
+def _decide_pledge(data: inbound.PledgePosted, envelope_source: str, given: _Given) -> Outcome:
+    refused = authorise_party(given.source, envelope_source, "donor", data.donor.id) or check_update(
+        "pledge", data.pledge_id, data.revision, given.stored, envelope_source, live_status="active"
     )
     if refused:
         return refused
     problems = Problems()
     if data.crisis_id is not None:
-        check_crisis_ref(data.crisis_id, crisis, "data.crisis_id", problems)
+        check_crisis_ref(data.crisis_id, given.crisis, "data.crisis_id", problems)
     for index, crisis_id in enumerate(data.earmarks.crises):
-        if earmarked_crises.get(crisis_id) is None:
+        if given.earmarked_crises.get(crisis_id) is None:
             problems.add(f"data.earmarks.crises[{index}]", f"unknown crisis {crisis_id!r}")
     for index, country in enumerate(data.earmarks.countries):
         if not is_country(country):
             problems.add(
                 f"data.earmarks.countries[{index}]", f"{country!r} is not an ISO 3166-1 alpha-3 code"
             )
-    if data.expires_on < today:
+    if data.expires_on < given.today:
         problems.add("data.expires_on", f"{data.expires_on} is in the past")
     return _accept_offer(
         canonical.PledgeRecorded,
         data,
+        given,
         status="active",
         envelope_source=envelope_source,
         problems=problems,
-        today=today,
-        ref=ref,
     )
 
 
 def _accept_offer(
     model: type[canonical.NeedRecorded | canonical.PledgeRecorded],
     data: inbound.NeedPosted | inbound.PledgePosted,
+    given: _Given,
     *,
     status: str,
     envelope_source: str,
     problems: Problems,
-    today: dt.date,
-    ref: Reference,
 ) -> Outcome:
     """The checks needs and pledges share (place, spec), then the normalised canonical state."""
+    today, ref = given.today, given.ref
     check_place(data.place, "data.place", problems)
     check_spec(data.spec, today, ref, problems)
     if rejected := problems.reject():

@@ -29,7 +29,7 @@ async def test_needs_refused_for_an_unknown_crisis_are_accepted_when_replayed_af
     await ingest.declare(b.crisis("c-late"))
     dry = await asyncio.to_thread(_drx, ingest.settings, "replay", "--topic", "intake.needs", "--dry-run")
     assert "2 to replay, 1 skipped (dry run)" in dry.stdout
-    assert "it is not JSON" in dry.stderr
+    assert "it is not JSON within the limits" in dry.stderr
     assert await ingest.row("need", "n-early-1") is None  # a dry run sends nothing
 
     replayed = await asyncio.to_thread(_drx, ingest.settings, "replay", "--reason", "unknown crisis")

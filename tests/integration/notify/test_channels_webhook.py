@@ -17,8 +17,8 @@ from typing import Literal, Self
 
 import pytest
 
+from services.demo.receiver import read_request, signature_problem
 from services.notify.channels import Channels
-from services.notify.signing import verify
 from shared.infra._process import free_port
 from tests.support.outgoing import KEYS, NOW, TIMEOUT_S, failure, hook, settings, signed_now
 
@@ -93,18 +93,8 @@ class Receiver:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for name, _, value in (line.partition(":") for line in head[1:] if ":" in line)
-            }
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            try:
-                verify(self.keys, headers, body, dt.datetime.now(dt.UTC))
-                problem = None
-            except ValueError as error:
-                problem = str(error)
-            request = Request(headers, body, problem)
+            headers, body = await read_request(reader)
+            request = Request(headers, body, signature_problem(self.keys, headers, body))
             self.requests.append(request)
             await self._respond(request, writer)
 

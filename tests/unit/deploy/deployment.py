@@ -34,7 +34,7 @@ WORKERS = ("ingest", "matching", "notify")
 HEALTH_PORT = 8080
 SHUTDOWN_TIMEOUT = "DRX_WORKER_SHUTDOWN_TIMEOUT_S"  # from SIGTERM to exit
 # Passed by the manifests before the setting exists; unknown DRX_* variables are ignored.
-# Remove a name from here once shared/config.py has it.
+# Remove a name from here once shared/config/ has it.
 PENDING_SETTINGS: set[str] = set()
 SETTINGS = {
     f"{cls.model_config['env_prefix']}{field.upper()}"

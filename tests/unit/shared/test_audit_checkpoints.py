@@ -12,6 +12,8 @@ from shared.audit import Checkpoint, SigningKeyError, anchor_report, chain, sign
 from shared.audit.anchor import TopicMessage, sort_messages
 from shared.audit.checkpoint import checkpoint_from_data, signature_problem
 from shared.config import SettingsError, load_settings
+from shared.events.docs import envelope_model
+from shared.events.registry import EVENT_TYPES
 from shared.kafka.topics import AUDIT
 
 T0 = dt.datetime(2026, 11, 24, 9, 30, 1, 250000, tzinfo=dt.UTC)
@@ -99,6 +101,10 @@ class TestSignature:
     def test_a_checkpoint_signed_with_another_key_is_not_trusted(self):
         cp = sign(audit.new_signing_key(), 7, "ab" * 32, T0)
         assert "not a configured verify key" in (signature_problem(cp, KEYS) or "")
+
+    def test_the_event_is_the_registered_contract(self):
+        event = json.loads(audit.checkpoint_event(sign(KEY, 7, "ab" * 32, T0)).model_dump_json())
+        envelope_model(EVENT_TYPES[audit.CHECKPOINT_EVENT_TYPE]).model_validate(event)
 
     def test_the_signature_covers_a_drx_specific_context(self):
         cp = sign(KEY, 7, "ab" * 32, T0)

@@ -60,6 +60,7 @@ class TestEventType:
             raw(b"not json"),
             raw(json.dumps({"type": "org.evil." + "x" * 500}).encode()),
             raw(b"[1, 2]"),
+            raw(b'{"a":' * 5_000 + b"1" + b"}" * 5_000),  # deeper than Python's recursion limit
             envelope("com.example.other"),
             object(),
         ],
