@@ -250,3 +250,19 @@ class TestTheSigner:
         configs = {entry[0]: entry[1] for resource in response.resources for entry in resource[4]}
         assert configs["retention.ms"] == "-1"
         assert configs["cleanup.policy"] == "delete"
+
+
+def test_a_broken_chain_is_not_signed(settings, signing_key):
+    asyncio.run(create_topics(settings.kafka))
+    _write_and_publish(settings, range(1, 4))
+    url = settings.database.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        conn.execute("UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
+        conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+    result = _drx_audit(settings, signing_key, "checkpoint")
+    assert result.exit_code == 1
+    assert "the audit chain is broken at record 2" in result.output
+    assert "not signing it" in result.output
+    keys = audit.load_verify_keys(signing_key[1])
+    assert sort_messages(asyncio.run(audit.read_audit_topic(settings.kafka)), keys).checkpoints == []

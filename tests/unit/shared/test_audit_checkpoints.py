@@ -6,7 +6,9 @@ import datetime as dt
 import json
 
 import pytest
+from typer.testing import CliRunner
 
+from services.cli.audit import audit_app
 from shared import audit
 from shared.audit import Checkpoint, SigningKeyError, anchor_report, chain, sign
 from shared.audit.anchor import TopicMessage, sort_messages
@@ -232,3 +234,34 @@ class TestSettings:
         settings = load_settings()
         assert settings.audit.signing_key_file is None
         assert settings.audit.verify_key is None
+
+
+class TestKeyCommands:
+    def test_keygen_writes_a_private_file_and_prints_the_public_key(self, tmp_path):
+        path = tmp_path / "k.pem"
+        result = CliRunner().invoke(audit_app, ["keygen", "--output", str(path)])
+        assert result.exit_code == 0, result.output
+        assert path.stat().st_mode & 0o777 == 0o600
+        key = audit.load_signing_key(path.read_bytes())
+        assert f"DRX_AUDIT_VERIFY_KEY={audit.public_key_text(key.public_key())}" in result.output
+        assert f"key id {audit.key_id_of(key.public_key())}" in result.output
+
+    def test_keygen_never_overwrites_a_key(self, tmp_path):
+        path = tmp_path / "k.pem"
+        path.write_bytes(b"the old key")
+        result = CliRunner().invoke(audit_app, ["keygen", "--output", str(path)])
+        assert result.exit_code == 2
+        assert path.read_bytes() == b"the old key"
+
+    def test_checkpoint_refuses_a_file_that_is_not_a_key_before_connecting(self, tmp_path):
+        path = tmp_path / "k.pem"
+        path.write_bytes(b"not a key")
+        result = CliRunner().invoke(audit_app, ["checkpoint", "--key-file", str(path)])
+        assert result.exit_code == 2
+        assert "neither PEM nor 32 raw bytes" in result.output
+
+    def test_checkpoint_needs_a_key(self, monkeypatch):
+        monkeypatch.delenv("DRX_AUDIT_SIGNING_KEY_FILE", raising=False)
+        result = CliRunner().invoke(audit_app, ["checkpoint"])
+        assert result.exit_code == 2
+        assert "DRX_AUDIT_SIGNING_KEY_FILE" in result.output
