@@ -13,6 +13,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
+from shared.audit.signer import publish_checkpoint, read_signing_key, sign_head
 from shared.config import Settings
 from shared.db.session import create_engine, create_session_factory
 from shared.faults import fault_point
@@ -92,7 +93,31 @@ class Worker:
         async def prune(now: dt.datetime) -> int:
             return await prune_processed_events(self.sessions, self.name, now - retention)
 
-        return [Job(f"{self.name}.prune-idempotency", dt.timedelta(hours=1), prune, "old inbox records")]
+        return [
+            Job(f"{self.name}.prune-idempotency", dt.timedelta(hours=1), prune, "old inbox records"),
+            *self._checkpoint_jobs(),
+        ]
+
+    def _checkpoint_jobs(self) -> list[Job]:
+        """Sign the audit chain's head, when this worker holds the signing key (docs/audit.md).
+
+        One job name for every worker, so however many hold the key, one signs per slot. The
+        key file is read at each run, so replacing it rotates the key without a restart.
+        """
+        audit = self.settings.audit
+        key_file = audit.signing_key_file
+        if key_file is None:
+            return []
+
+        async def checkpoint(now: dt.datetime) -> int:
+            signed = await sign_head(self.sessions, read_signing_key(key_file), now)
+            if signed is None:
+                return 0
+            await publish_checkpoint(self.settings.kafka, signed)
+            return signed.seq
+
+        every = dt.timedelta(minutes=audit.checkpoint_every_min)
+        return [Job("audit.checkpoint", every, checkpoint, "a signed checkpoint of the audit chain")]
 
     @property
     def check_every(self) -> dt.timedelta:

@@ -1,7 +1,7 @@
-"""``drx audit verify`` and ``drx audit export``: check the audit chain, hand it to auditors.
+"""``drx audit verify``, ``export``, ``checkpoint``, ``keygen``: check the chain, anchor it, hand it out.
 
 The logic is in :mod:`shared.audit`; this module only reads options and prints. docs/audit.md
-describes both commands with example output.
+describes the commands with example output.
 """
 
 # ruff: noqa: PLC0415 - database code is imported inside commands, so `drx --help` stays quick
@@ -11,20 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import IO, Annotated, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from shared.config import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from shared.audit import Checkpoint
+
 __all__ = ["audit_app", "parse_when"]
 
 T = TypeVar("T")
 
-audit_app = typer.Typer(no_args_is_help=True, help="The audit trail: verify the chain, export it.")
+audit_app = typer.Typer(
+    no_args_is_help=True, help="The audit trail: verify the chain, export it, sign checkpoints of it."
+)
 
 
 def _settings() -> Settings:
@@ -69,7 +77,8 @@ def verify_command(
         bool,
         typer.Option(
             "--against-topic",
-            help="Also compare with the copy of the chain on the audit topic (catches a removed tail)",
+            help="Also check the chain against the signed checkpoints on the audit topic "
+            "(catches a rewrite, hashes and all, by the database's superuser); needs DRX_AUDIT_VERIFY_KEY",
         ),
     ] = False,
 ) -> None:
@@ -77,6 +86,7 @@ def verify_command(
     from shared.audit import verify_database
 
     settings = _settings()
+    keys = _verify_keys(settings) if against_topic else {}
     report = _run(settings, lambda session: verify_database(session, batch_size=batch_size))
     if report.problem is not None:
         typer.echo(f"audit chain broken at {report.problem}", err=True)
@@ -86,36 +96,134 @@ def verify_command(
         raise typer.Exit(1)
     typer.echo(f"audit chain verified: {report.count} records, last hash {report.last_hash}")
     if against_topic:
-        _compare_with_topic(settings)
+        _check_against_topic(settings, keys)
 
 
-def _compare_with_topic(settings: Settings) -> None:
-    from pydantic import ValidationError
+def _verify_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
+    from shared.audit import SigningKeyError, load_verify_keys
 
-    from shared.audit import AUDIT_EVENT_TYPE, compare_with_copy, stored_hashes
-    from shared.events.envelope import CloudEvent
-    from shared.kafka.reading import read_topic
+    if settings.audit.verify_key is None:
+        typer.echo(
+            "--against-topic trusts only signed checkpoints: set DRX_AUDIT_VERIFY_KEY to the public key "
+            "drx audit keygen printed",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        return load_verify_keys(settings.audit.verify_key)
+    except SigningKeyError as error:
+        typer.echo(f"DRX_AUDIT_VERIFY_KEY: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _check_against_topic(settings: Settings, keys: dict[str, Ed25519PublicKey]) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from shared.audit import AnchorReport, anchor_report, format_at, hashes_at, read_audit_topic
+    from shared.audit.anchor import sort_messages
     from shared.kafka.topics import AUDIT, topic_name
 
     topic = topic_name(settings.kafka.topic_prefix, AUDIT)
     try:
-        records = asyncio.run(read_topic(settings.kafka, topic))
+        messages = asyncio.run(read_audit_topic(settings.kafka))
     except TimeoutError:
         typer.echo(f"could not read {topic} to its end in 30 s: is Kafka reachable?", err=True)
         raise typer.Exit(2) from None
-    copy: dict[int, str] = {}
-    for record in records:
-        try:
-            event = CloudEvent.model_validate_json(record.value or b"")
-        except ValidationError:
-            continue  # not an audit event (only the relay writes there): nothing to compare
-        if event.type == AUDIT_EVENT_TYPE and isinstance(event.data, dict):
-            copy[int(event.data["seq"])] = str(event.data["hash"])
-    problem = compare_with_copy(_run(settings, stored_hashes), copy)
-    if problem is not None:
-        typer.echo(f"audit chain does not match {topic}: {problem}", err=True)
+    seqs = [cp.seq for cp in sort_messages(messages, keys).checkpoints]
+
+    async def check(session: AsyncSession) -> AnchorReport:
+        stored, head = await hashes_at(session, seqs)
+        return anchor_report(stored, head, messages, keys)
+
+    found = _run(settings, check)
+    for ignored in found.ignored:
+        typer.echo(str(ignored), err=True)
+    if found.rewritten is not None:
+        typer.echo(found.rewritten, err=True)
         raise typer.Exit(1)
-    typer.echo(f"and it matches {topic}: {len(copy)} records published, none missing or different")
+    last = found.last_checkpoint
+    if last is None:
+        typer.echo(
+            f"no signed checkpoint on {topic} yet: no signature covers the chain "
+            f"({found.uncovered} records not yet covered)"
+        )
+        return
+    typer.echo(
+        f"and it matches the {len(found.checkpoints)} signed checkpoints on {topic}: all good up to "
+        f"record {last.seq} (signed {format_at(last.at)}, key {last.key_id}); "
+        f"{found.uncovered} records after it not yet covered"
+    )
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    key_file: Annotated[
+        Path | None, typer.Option(help="The signing key file (default: DRX_AUDIT_SIGNING_KEY_FILE)")
+    ] = None,
+) -> None:
+    """Sign the chain's head now and publish the checkpoint straight to the audit topic."""
+    from shared.audit import (
+        ChainNotSignedError,
+        SigningKeyError,
+        publish_checkpoint,
+        read_signing_key,
+        sign_head,
+    )
+    from shared.db.session import create_engine, create_session_factory
+    from shared.kafka.topics import AUDIT, topic_name
+
+    settings = _settings()
+    path = key_file or settings.audit.signing_key_file
+    if path is None:
+        typer.echo("no signing key: pass --key-file or set DRX_AUDIT_SIGNING_KEY_FILE", err=True)
+        raise typer.Exit(2)
+    try:
+        key = read_signing_key(path)
+    except (OSError, SigningKeyError) as error:
+        typer.echo(f"cannot use signing key {path}: {error}", err=True)
+        raise typer.Exit(2) from None
+
+    async def main() -> Checkpoint | None:
+        engine = create_engine(settings.database)
+        try:
+            signed = await sign_head(create_session_factory(engine), key, dt.datetime.now(dt.UTC))
+        finally:
+            await engine.dispose()
+        if signed is not None:
+            await publish_checkpoint(settings.kafka, signed)
+        return signed
+
+    try:
+        signed = asyncio.run(main())
+    except ChainNotSignedError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    if signed is None:
+        typer.echo("the audit chain is empty: nothing to sign")
+        return
+    topic = topic_name(settings.kafka.topic_prefix, AUDIT)
+    typer.echo(f"signed checkpoint published to {topic}: {signed}, hash {signed.hash}")
+
+
+@audit_app.command("keygen")
+def keygen_command(
+    output: Annotated[Path, typer.Option(help="Where to write the new private key (PEM, mode 0600)")],
+) -> None:
+    """Make a new checkpoint signing key; print the public key for DRX_AUDIT_VERIFY_KEY."""
+    from shared.audit import key_id_of, new_signing_key, private_key_pem, public_key_text
+
+    key = new_signing_key()
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        typer.echo(f"{output} exists: drx audit keygen never overwrites a key", err=True)
+        raise typer.Exit(2) from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_key_pem(key))
+    public = key.public_key()
+    typer.echo(f"signing key written to {output} (mode 0600); keep it out of the database and its backups")
+    typer.echo(f"key id {key_id_of(public)}")
+    typer.echo(f"DRX_AUDIT_VERIFY_KEY={public_key_text(public)}")
 
 
 @contextlib.contextmanager

@@ -57,3 +57,36 @@ def topics_list_command() -> None:
     for name, partitions in sorted(asyncio.run(list_topics(common.settings().kafka)).items()):
         table.add_row(name, str(partitions))
     console.print(table)
+
+
+@db_app.command("grant-worker")
+def db_grant_worker_command(
+    member: Annotated[
+        list[str] | None,
+        typer.Option(help="An existing login role the workers use; joins the role (repeatable)"),
+    ] = None,
+    role: Annotated[str, typer.Option(help="The group role to create or update")] = "drx_worker",
+) -> None:
+    """Create or update the workers' role: all they need, on the audit log only SELECT and INSERT.
+
+    Run it after `drx db upgrade`, as the tables' owner (DRX_DATABASE_URL); safe to repeat.
+    """
+    from shared.db.roles import grant_worker, role_name
+    from shared.db.session import create_engine
+
+    try:
+        names = (role_name(role), *(role_name(m) for m in member or ()))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+    async def run() -> None:
+        engine = create_engine(common.settings().database)
+        try:
+            async with engine.begin() as conn:
+                await grant_worker(conn, names[0], names[1:])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    joined = f"; members: {', '.join(names[1:])}" if names[1:] else ""
+    console.print(f"role {names[0]} may use every drx table, and only read and add to audit_log{joined}")

@@ -21,10 +21,13 @@ The modules, smallest first: :mod:`~shared.audit.entry` (what a caller writes, m
 :mod:`~shared.audit.chain` (the hash recipe, the record, appending under the lock),
 :mod:`~shared.audit.record` (:func:`record` and the session hooks), :mod:`~shared.audit.verify`
 and :mod:`~shared.audit.export` (reading the chain back). The pure half (hashing, chaining,
-verification, export formats) needs no database; docs/audit.md gives the hash recipe in words and
+verification, export formats, checkpoint signing and checking in :mod:`~shared.audit.checkpoint`
+and :mod:`~shared.audit.anchor`) needs no database; :mod:`~shared.audit.signer` is the I/O of
+checkpoints; docs/audit.md gives the hash recipe in words and
 as a stand-alone script. Callers use this package's names: ``from shared import audit``.
 """
 
+from shared.audit.anchor import AnchorReport, IgnoredMessage, TopicMessage, anchor_report
 from shared.audit.chain import (
     AUDIT_EVENT_TYPE,
     AUDIT_KEY,
@@ -35,6 +38,19 @@ from shared.audit.chain import (
     chain,
     format_at,
     record_hash,
+)
+from shared.audit.checkpoint import (
+    CHECKPOINT_EVENT_TYPE,
+    Checkpoint,
+    SigningKeyError,
+    checkpoint_event,
+    key_id_of,
+    load_signing_key,
+    load_verify_keys,
+    new_signing_key,
+    private_key_pem,
+    public_key_text,
+    sign,
 )
 from shared.audit.entry import AuditEntry, json_safe
 from shared.audit.export import (
@@ -47,12 +63,18 @@ from shared.audit.export import (
     write_csv,
 )
 from shared.audit.record import AuditNotInstalledError, cli_actor, install, record
+from shared.audit.signer import (
+    ChainNotSignedError,
+    hashes_at,
+    publish_checkpoint,
+    read_audit_topic,
+    read_signing_key,
+    sign_head,
+)
 from shared.audit.verify import (
     ChainProblem,
     ChainReport,
     ChainVerifier,
-    compare_with_copy,
-    stored_hashes,
     verify_chain,
     verify_database,
 )
@@ -61,29 +83,48 @@ __all__ = [
     "AUDIT_EVENT_TYPE",
     "AUDIT_KEY",
     "AUDIT_SOURCE",
+    "CHECKPOINT_EVENT_TYPE",
     "CSV_COLUMNS",
     "GENESIS_HASH",
     "HXL_TAGS",
+    "AnchorReport",
     "AuditEntry",
     "AuditNotInstalledError",
     "AuditRecord",
+    "ChainNotSignedError",
     "ChainProblem",
     "ChainReport",
     "ChainVerifier",
+    "Checkpoint",
+    "IgnoredMessage",
+    "SigningKeyError",
+    "TopicMessage",
+    "anchor_report",
     "canonical_json",
     "chain",
+    "checkpoint_event",
     "cli_actor",
-    "compare_with_copy",
     "export_range",
     "format_at",
+    "hashes_at",
     "install",
     "iter_records",
     "json_safe",
     "jsonl_line",
+    "key_id_of",
+    "load_signing_key",
+    "load_verify_keys",
+    "new_signing_key",
+    "private_key_pem",
+    "public_key_text",
+    "publish_checkpoint",
+    "read_audit_topic",
+    "read_signing_key",
     "record",
     "record_hash",
     "record_writer",
-    "stored_hashes",
+    "sign",
+    "sign_head",
     "verify_chain",
     "verify_database",
     "write_csv",

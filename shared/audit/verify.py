@@ -2,30 +2,26 @@
 
 :class:`ChainVerifier` is pure and streams, so ``drx audit verify`` walks a chain of any length in
 one database snapshot (:func:`verify_database`). The chain alone cannot see its tail removed, or
-rewritten hashes and all; :func:`compare_with_copy` checks it against a copy kept elsewhere (the
-audit topic), which can.
+rewritten hashes and all, by someone who can write the database; the signed checkpoints on the
+audit topic can (:mod:`shared.audit.anchor`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit.chain import GENESIS_HASH, AuditRecord
 from shared.audit.export import iter_records
-from shared.db.models import AuditRecordRow
 
 __all__ = [
     "ChainProblem",
     "ChainReport",
     "ChainVerifier",
     "ProblemKind",
-    "compare_with_copy",
-    "stored_hashes",
     "verify_chain",
     "verify_database",
 ]
@@ -123,24 +119,3 @@ async def verify_database(session: AsyncSession, *, batch_size: int = 1000) -> C
         if (found := verifier.check(rec)) is not None:
             return ChainReport(verifier.count, verifier.last_hash, found)
     return ChainReport(verifier.count, verifier.last_hash, None)
-
-
-def compare_with_copy(stored: Mapping[int, str], copy: Mapping[int, str]) -> str | None:
-    """The first record a copy of the chain (``seq`` -> ``hash``, e.g. the audit topic) holds
-    that the database does not, or holds differently; None when every copied record matches.
-
-    A copy may end before the database does (records not published yet): that is fine. This is
-    what catches a tail removed, or rewritten hashes and all, which the chain alone cannot.
-    """
-    for seq in sorted(copy):
-        if seq not in stored:
-            return f"record {seq} is in the copy but not in the database: removed"
-        if stored[seq] != copy[seq]:
-            return f"record {seq} differs from the copy: hash {stored[seq]} here, {copy[seq]} there"
-    return None
-
-
-async def stored_hashes(session: AsyncSession) -> dict[int, str]:
-    """Every record's ``seq`` and ``hash``, as the database holds them."""
-    rows = await session.execute(select(AuditRecordRow.seq, AuditRecordRow.hash))
-    return {seq: digest for seq, digest in rows}  # noqa: C416 - rows are Row objects, not pairs

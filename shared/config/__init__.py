@@ -1,13 +1,13 @@
 """Settings for every drx process, read from ``DRX_*`` environment variables.
 
 Each fragment has its own prefix (``DRX_KAFKA_``, ``DRX_DATABASE_``, ``DRX_LOG_``,
-``DRX_NOTIFY_``, ``DRX_SCHEDULE_``, ``DRX_HEALTH_``, ``DRX_WORKER_``) so that a service composes
-only what it needs. :func:`load_settings` turns a validation failure into one message that names
-the offending variable, which is what an operator sees at start.
+``DRX_NOTIFY_``, ``DRX_SCHEDULE_``, ``DRX_HEALTH_``, ``DRX_WORKER_``, ``DRX_AUDIT_``) so that a
+service composes only what it needs. :func:`load_settings` turns a validation failure into one
+message that names the offending variable, which is what an operator sees at start.
 
 What lives where: :class:`Settings` and :func:`load_settings` here; each group in its module,
-``kafka.py``, ``database.py``, ``notify.py``, and ``process.py`` (logging, schedule, health,
-worker). Import the names from here.
+``kafka.py``, ``database.py``, ``notify.py``, ``process.py`` (logging, schedule, health,
+worker) and ``audit.py`` (checkpoint keys). Import the names from here.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from __future__ import annotations
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.config.audit import AuditSettings
 from shared.config.database import DatabaseSettings
 from shared.config.kafka import KafkaSettings
 from shared.config.notify import NotifySettings
 from shared.config.process import HealthSettings, LoggingSettings, ScheduleSettings, WorkerSettings
 
 __all__ = [
+    "AuditSettings",
     "DatabaseSettings",
     "HealthSettings",
     "KafkaSettings",
@@ -50,6 +52,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
 
 _PREFIXES = {
@@ -60,6 +63,7 @@ _PREFIXES = {
     ScheduleSettings: "DRX_SCHEDULE_",
     HealthSettings: "DRX_HEALTH_",
     WorkerSettings: "DRX_WORKER_",
+    AuditSettings: "DRX_AUDIT_",
 }
 
 
@@ -83,6 +87,7 @@ def load_settings(**overrides: object) -> Settings:
         ("schedule", ScheduleSettings),
         ("health", HealthSettings),
         ("worker", WorkerSettings),
+        ("audit", AuditSettings),
     )
     for name, cls in parts_classes:
         try:

@@ -364,6 +364,19 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "audit:1812",
         "need/need-gzt-0043",
     ),
+    "org.drx.audit.checkpoint": _envelope(
+        "org.drx.audit.checkpoint",
+        "urn:drx:service:audit",
+        {
+            "seq": 1812,
+            "hash": "9a07…",
+            "at": "2026-12-02T09:30:00.000000Z",
+            "key_id": "3f9a0c41d2b7e815",
+            "signature": "mX0…==",
+        },
+        "audit-checkpoint:1812:3f9a0c41d2b7e815:2026-12-02T09:30:00.000000Z",
+        "audit/1812",
+    ),
     "org.drx.input.rejected": _envelope(
         "org.drx.input.rejected",
         _INGEST,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.events.common import Category, EntityId
 
 __all__ = [
+    "AuditCheckpoint",
     "AuditRecorded",
     "ExpiryReminder",
     "InputRejected",
@@ -132,6 +133,20 @@ class AuditRecorded(_Data):
     correlation_id: str | None = None
     prev_hash: str
     hash: str
+
+
+class AuditCheckpoint(_Data):
+    """A signed checkpoint of the audit chain: record ``seq`` had hash ``hash`` when signed at ``at``."""
+
+    seq: int = Field(ge=1)
+    hash: str
+    at: dt.datetime = Field(description="When it was signed, as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC).")
+    key_id: str = Field(description="The first 16 hex digits of the SHA-256 of the raw public key.")
+    signature: str = Field(
+        description="Base64 of the Ed25519 signature over `drx audit checkpoint v1\\n` followed by the "
+        "canonical JSON of seq, hash, at and key_id (docs/audit.md). Trust the checkpoint only when it "
+        "verifies with your copy of the public key."
+    )
 
 
 class InputRejected(_Data):

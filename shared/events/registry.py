@@ -159,6 +159,15 @@ _ALL = (
     _t("org.drx.notification.sent", outbound.NotificationSent, NOTIFICATIONS, "outbound", "A notification."),
     _t("org.drx.audit.recorded", outbound.AuditRecorded, AUDIT, "outbound", "An audit record."),
     _t(
+        "org.drx.audit.checkpoint",
+        outbound.AuditCheckpoint,
+        AUDIT,
+        "outbound",
+        "A signed checkpoint of the audit chain, published straight to Kafka by the signer, not "
+        "through the outbox (docs/audit.md). Anyone who can write to the topic can write one that "
+        "looks like it: trust it only when its Ed25519 signature verifies with your public key.",
+    ),
+    _t(
         "org.drx.input.rejected",
         outbound.InputRejected,
         REJECTED,

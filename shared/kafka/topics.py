@@ -48,7 +48,12 @@ SUBSCRIPTIONS_IN = TopicSpec(
 CANONICAL = TopicSpec("canonical", "Validated, normalised crisis/need/pledge/decision events for matching")
 MATCHES = TopicSpec("matches", "Match proposed / confirmed / rejected / expired / fulfilled / cancelled")
 NOTIFICATIONS = TopicSpec("notifications", "Notifications for systems that integrate over Kafka")
-AUDIT = TopicSpec("audit", "Hash-chained audit records of every state change")
+AUDIT = TopicSpec(
+    "audit",
+    "Hash-chained audit records of every state change",
+    # kept for ever, never compacted (one key): a rewritten database is checked against its checkpoints
+    (("retention.ms", "-1"), ("retention.bytes", "-1"), ("cleanup.policy", "delete")),
+)
 REJECTED = TopicSpec(
     "rejected", "Invalid input: original bytes, precise reason, source topic/partition/offset"
 )

@@ -297,22 +297,6 @@ class TestInstall:
         assert self._hooked(create_session_factory(engine)())
 
 
-class TestCompareWithCopy:
-    def test_a_copy_that_matches_or_lags_behind_is_fine(self):
-        stored = {1: "a", 2: "b", 3: "c"}
-        assert audit.compare_with_copy(stored, {1: "a", 2: "b", 3: "c"}) is None
-        assert audit.compare_with_copy(stored, {1: "a", 2: "b"}) is None  # not published yet
-        assert audit.compare_with_copy(stored, {}) is None
-
-    def test_a_removed_tail_is_named_by_its_first_record(self):
-        problem = audit.compare_with_copy({1: "a", 2: "b"}, {1: "a", 2: "b", 3: "c", 4: "d"})
-        assert problem == "record 3 is in the copy but not in the database: removed"
-
-    def test_a_record_rewritten_hashes_and_all_differs_from_the_copy(self):
-        problem = audit.compare_with_copy({1: "a", 2: "x", 3: "y"}, {1: "a", 2: "b", 3: "c"})
-        assert problem == "record 2 differs from the copy: hash x here, b there"
-
-
 def test_an_oversized_state_is_summarised_by_its_size_and_digest():
     after = {"earmarks": {"crises": [f"crisis-{i}" for i in range(30_000)]}}
     entry = safe_entry(AuditEntry("urn:drx:donor:x", "pledge.accepted", "pledge", "p-1", after=after))
