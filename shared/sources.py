@@ -1,24 +1,62 @@
 """The source registry: which CloudEvents ``source`` may post what, for which organisation or donor.
 
-Managed with ``drx sources add|list``. Ingest reads it for every inbound event; see
-docs/security.md for how Kafka principals map to sources in production. Every change to it
-writes an audit record (docs/audit.md).
+Managed with ``drx sources add|list|revoke|enable|remove``. Ingest reads it for every inbound
+event, notify for every subscription change; see docs/security.md for how Kafka principals map to
+sources in production. Every change to it writes an audit record (docs/audit.md), with the
+command line's user as the actor, in the same transaction as the change.
+
+A revoked source keeps its row (the needs and pledges it posted still name it) and may do nothing
+until it is enabled again; removing a source forgets it, and ingest treats its events as those of
+an unregistered source.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit
 from shared.config import DatabaseSettings, KafkaSettings, Settings
 from shared.db.models import SourceRow
 from shared.db.session import create_engine, create_session_factory
 
-__all__ = ["ROLES", "add_source", "list_sources"]
+__all__ = [
+    "ROLES",
+    "RegisteredSource",
+    "UnknownSourceError",
+    "add_source",
+    "enable_source",
+    "list_sources",
+    "remove_source",
+    "revoke_source",
+]
 
 ROLES = ("organisation", "donor", "coordinator")
 _MAX_SOURCE = 200
+_MAX_REASON = 500
+
+
+class UnknownSourceError(ValueError):
+    """The source named is not in the registry."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSource:
+    """One row of the registry, as ``drx sources list`` shows it."""
+
+    source: str
+    role: str
+    party_id: str
+    display_name: str
+    revoked_at: dt.datetime | None = None
+    revoked_reason: str | None = None
 
 
 async def add_source(
@@ -36,6 +74,7 @@ async def add_source(
     The audit event goes to the audit topic under ``topic_prefix``, else the prefix of
     ``settings`` when they are whole :class:`Settings`, else ``DRX_KAFKA_TOPIC_PREFIX`` (the
     command line's case: it reads the same environment). ``actor`` defaults to ``cli:<login>``.
+    Re-registering a revoked source changes what it may do but does not enable it.
     """
     if role not in ROLES:
         msg = f"role must be one of {', '.join(ROLES)}, not {role!r}"
@@ -43,6 +82,120 @@ async def add_source(
     if not source.strip() or len(source) > _MAX_SOURCE:
         msg = "source must be 1 to 200 characters"
         raise ValueError(msg)
+    async with _registry(settings, topic_prefix) as (session, prefix):
+        row = await _locked(session, source)
+        before = _registration(row) if row is not None else None
+        after = {**(before or {}), "role": role, "party_id": party_id, "display_name": name}
+        if before == after:
+            return  # nothing changes, nothing to record
+        statement = insert(SourceRow).values(source=source, role=role, party_id=party_id, display_name=name)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["source"],
+                set_={"role": role, "party_id": party_id, "display_name": name},
+            )
+        )
+        action = "source.added" if before is None else "source.changed"
+        _audit(session, prefix, actor=actor, action=action, source=source, before=before, after=after)
+
+
+async def revoke_source(
+    settings: Settings | DatabaseSettings,
+    source: str,
+    reason: str | None = None,
+    *,
+    actor: str | None = None,
+    topic_prefix: str | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Revoke ``source`` (``source.revoked``): from now on ingest and notify refuse all it sends.
+
+    Returns False, recording nothing, when it was revoked already. Raises
+    :class:`UnknownSourceError` when it is not registered.
+    """
+    if reason is not None and len(reason) > _MAX_REASON:
+        msg = f"reason must be at most {_MAX_REASON} characters"
+        raise ValueError(msg)
+    async with _registry(settings, topic_prefix) as (session, prefix):
+        row = await _existing(session, source)
+        if row.revoked_at is not None:
+            return False
+        before = _registration(row)
+        row.revoked_at = now or dt.datetime.now(dt.UTC)
+        row.revoked_reason = reason or None
+        _audit(
+            session,
+            prefix,
+            actor=actor,
+            action="source.revoked",
+            source=source,
+            before=before,
+            after=_registration(row),
+        )
+        return True
+
+
+async def enable_source(
+    settings: Settings | DatabaseSettings,
+    source: str,
+    *,
+    actor: str | None = None,
+    topic_prefix: str | None = None,
+) -> bool:
+    """Lift the revocation of ``source`` (``source.enabled``); False, recording nothing, if not revoked."""
+    async with _registry(settings, topic_prefix) as (session, prefix):
+        row = await _existing(session, source)
+        if row.revoked_at is None:
+            return False
+        before = _registration(row)
+        row.revoked_at, row.revoked_reason = None, None
+        _audit(
+            session,
+            prefix,
+            actor=actor,
+            action="source.enabled",
+            source=source,
+            before=before,
+            after=_registration(row),
+        )
+        return True
+
+
+async def remove_source(
+    settings: Settings | DatabaseSettings,
+    source: str,
+    *,
+    actor: str | None = None,
+    topic_prefix: str | None = None,
+) -> None:
+    """Forget ``source`` (``source.removed``); its events are then those of an unregistered source."""
+    async with _registry(settings, topic_prefix) as (session, prefix):
+        row = await _existing(session, source)
+        before = _registration(row)
+        await session.execute(delete(SourceRow).where(SourceRow.source == source))
+        _audit(
+            session, prefix, actor=actor, action="source.removed", source=source, before=before, after=None
+        )
+
+
+async def list_sources(settings: DatabaseSettings) -> list[RegisteredSource]:
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = await session.scalars(select(SourceRow).order_by(SourceRow.source))
+            return [
+                RegisteredSource(r.source, r.role, r.party_id, r.display_name, r.revoked_at, r.revoked_reason)
+                for r in rows
+            ]
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _registry(
+    settings: Settings | DatabaseSettings, topic_prefix: str | None
+) -> AsyncIterator[tuple[AsyncSession, str]]:
+    """One transaction on the registry, with the audit topic's prefix (see :func:`add_source`)."""
     if isinstance(settings, Settings):
         database, prefix = settings.database, topic_prefix or settings.kafka.topic_prefix
     else:
@@ -50,42 +203,52 @@ async def add_source(
     engine = create_engine(database)
     try:
         async with create_session_factory(engine).begin() as session:
-            row = await session.scalar(select(SourceRow).where(SourceRow.source == source).with_for_update())
-            before = _registration(row.role, row.party_id, row.display_name) if row is not None else None
-            after = _registration(role, party_id, name)
-            if before == after:
-                return  # nothing changes, nothing to record
-            statement = insert(SourceRow).values(
-                source=source, role=role, party_id=party_id, display_name=name
-            )
-            await session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["source"],
-                    set_={"role": role, "party_id": party_id, "display_name": name},
-                )
-            )
-            entry = audit.AuditEntry(
-                actor=audit.cli_actor(actor),
-                action="source.added" if before is None else "source.changed",
-                entity_type="source",
-                entity_id=source,
-                before=before,
-                after=after,
-            )
-            audit.record(session, prefix, entry)
+            yield session, prefix
     finally:
         await engine.dispose()
 
 
-def _registration(role: str, party_id: str, name: str) -> dict[str, str]:
-    return {"role": role, "party_id": party_id, "display_name": name}
+async def _locked(session: AsyncSession, source: str) -> SourceRow | None:
+    return await session.scalar(select(SourceRow).where(SourceRow.source == source).with_for_update())
 
 
-async def list_sources(settings: DatabaseSettings) -> list[tuple[str, str, str, str]]:
-    engine = create_engine(settings)
-    try:
-        async with create_session_factory(engine)() as session:
-            rows = await session.scalars(select(SourceRow).order_by(SourceRow.source))
-            return [(r.source, r.role, r.party_id, r.display_name) for r in rows]
-    finally:
-        await engine.dispose()
+async def _existing(session: AsyncSession, source: str) -> SourceRow:
+    row = await _locked(session, source)
+    if row is None:
+        msg = f"source {source!r} is not registered"
+        raise UnknownSourceError(msg)
+    return row
+
+
+def _registration(row: SourceRow) -> dict[str, Any]:
+    """What the audit log keeps of a registration (a revocation's time and reason when revoked)."""
+    registration: dict[str, Any] = {
+        "role": row.role,
+        "party_id": row.party_id,
+        "display_name": row.display_name,
+    }
+    if row.revoked_at is not None:
+        registration["revoked_at"] = row.revoked_at.isoformat()
+        registration["revoked_reason"] = row.revoked_reason
+    return registration
+
+
+def _audit(
+    session: AsyncSession,
+    prefix: str,
+    *,
+    actor: str | None,
+    action: str,
+    source: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    entry = audit.AuditEntry(
+        actor=audit.cli_actor(actor),
+        action=action,
+        entity_type="source",
+        entity_id=source,
+        before=before,
+        after=after,
+    )
+    audit.record(session, prefix, entry)

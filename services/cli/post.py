@@ -65,7 +65,9 @@ def decide_command(
     decision: Annotated[str, typer.Argument(help="confirm, reject, fulfilled or cancel")],
     match_id: Annotated[str, typer.Argument(help="The match id (see drx matches)")],
     source: Annotated[str, typer.Option(envvar="DRX_SOURCE", help="Your coordinator source")] = "",
-    by: Annotated[str, typer.Option(help="Who decides, for the audit trail")] = "",
+    by: Annotated[
+        str, typer.Option(help="Ignored (kept for older scripts): drx records your source's registered name")
+    ] = "",
     reason: Annotated[str | None, typer.Option(help="Why (shown to the organisation and the donor)")] = None,
     quantity: Annotated[str | None, typer.Option(help="With fulfilled: how much arrived, if less")] = None,
 ) -> None:

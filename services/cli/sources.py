@@ -17,10 +17,12 @@ __all__ = ["sources_app"]
 
 sources_app = typer.Typer(no_args_is_help=True, help="Who may post what: the source registry.")
 
+_SOURCE = Annotated[str, typer.Argument(help="The CloudEvents source, e.g. urn:drx:org:trc-gaziantep")]
+
 
 @sources_app.command("add")
 def sources_add_command(
-    source: Annotated[str, typer.Argument(help="The CloudEvents source, e.g. urn:drx:org:trc-gaziantep")],
+    source: _SOURCE,
     role: Annotated[str, typer.Option(help="organisation, donor or coordinator")],
     party: Annotated[str, typer.Option(help="The organisation or donor id this source posts for")],
     name: Annotated[str, typer.Option(help="Display name")],
@@ -38,10 +40,57 @@ def sources_add_command(
 
 @sources_app.command("list")
 def sources_list_command() -> None:
-    """List registered sources."""
+    """List registered sources, revoked ones with when and why."""
     from shared.sources import list_sources
 
-    table = Table("source", "role", "party", "name")
+    table = Table("source", "role", "party", "name", "status")
     for row in asyncio.run(list_sources(common.settings().database)):
-        table.add_row(*row)
+        status = "active"
+        if row.revoked_at is not None:
+            status = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}Z" + (
+                f": {row.revoked_reason}" if row.revoked_reason else ""
+            )
+        table.add_row(row.source, row.role, row.party_id, row.display_name, status)
     console.print(table)
+
+
+@sources_app.command("revoke")
+def sources_revoke_command(
+    source: _SOURCE,
+    reason: Annotated[str | None, typer.Option(help="Why (given in every refusal of its events)")] = None,
+) -> None:
+    """Revoke a source: ingest and notify refuse everything it sends until it is enabled again."""
+    from shared.sources import revoke_source
+
+    try:
+        changed = asyncio.run(revoke_source(common.settings().database, source, reason))
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{source} revoked" if changed else f"{source} was revoked already")
+
+
+@sources_app.command("enable")
+def sources_enable_command(source: _SOURCE) -> None:
+    """Enable a revoked source again."""
+    from shared.sources import enable_source
+
+    try:
+        changed = asyncio.run(enable_source(common.settings().database, source))
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{source} enabled" if changed else f"{source} was not revoked")
+
+
+@sources_app.command("remove")
+def sources_remove_command(source: _SOURCE) -> None:
+    """Forget a source (prefer revoke: a removed source's past events name nobody)."""
+    from shared.sources import remove_source
+
+    try:
+        asyncio.run(remove_source(common.settings().database, source))
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{source} removed")

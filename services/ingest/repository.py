@@ -38,7 +38,14 @@ class IngestRepository:
         row = await self._session.get(SourceRow, source)
         if row is None:
             return None
-        return SourceInfo(source=row.source, role=row.role, party_id=row.party_id)  # type: ignore[arg-type]
+        return SourceInfo(
+            source=row.source,
+            role=row.role,  # type: ignore[arg-type]
+            party_id=row.party_id,
+            display_name=row.display_name,
+            revoked_on=row.revoked_at,
+            revoked_reason=row.revoked_reason,
+        )
 
     async def load(self, kind: EntityKind, entity_id: str, *, lock: bool = True) -> Stored | None:
         table = _TABLES[kind]

@@ -124,11 +124,13 @@ def owner_recipients(
 
 @dataclass(frozen=True, slots=True)
 class RegisteredSource:
-    """A row of the source registry (``sources``), as the rules see it."""
+    """A row of the source registry (``sources``), as the rules see it (revoked: may manage nothing)."""
 
     source: str
     role: str
     party_id: str
+    revoked_on: dt.datetime | None = None
+    revoked_reason: str | None = None
 
 
 def authorise(
@@ -139,10 +141,14 @@ def authorise(
     ``registered`` is the source's registry row (None: not registered); the recipient is the one
     a ``subscription.set`` names, or the stored subscription a ``.removed`` names (both None when
     there is none). Coordinators manage any subscription; an organisation or donor only its own
-    party's.
+    party's. A revoked source manages none.
     """
     if registered is None:
         return f"source {source!r} is not registered (drx sources add)"
+    if registered.revoked_on is not None:
+        on = f"{registered.revoked_on.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        why = f": {registered.revoked_reason}" if registered.revoked_reason else ""
+        return f"source {source!r} was revoked on {on}{why}"
     if registered.role == "coordinator":
         return None
     if recipient_kind != registered.role or recipient_id != registered.party_id:

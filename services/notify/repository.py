@@ -50,7 +50,7 @@ class NotifyRepository:
         row = await self._session.get(SourceRow, source)
         if row is None:
             return None
-        return RegisteredSource(source=row.source, role=row.role, party_id=row.party_id)
+        return RegisteredSource(row.source, row.role, row.party_id, row.revoked_at, row.revoked_reason)
 
     # --- subscriptions -----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from pydantic import Field
 from shared.events.common import (
     FundsNeed,
     FundsPledge,
+    ShortText,
     SkillsNeed,
     SkillsPledge,
     SuppliesNeed,
@@ -101,4 +102,7 @@ class PledgeRecorded(PledgePosted):
 class DecisionRecorded(MatchDecided):
     """A coordinator's decision, from an authorised source; matching checks the match exists."""
 
+    decided_by: ShortText = Field(
+        description="The deciding source's registered name (`drx sources add --name`), not the sender's text."
+    )
     source: str

@@ -174,7 +174,10 @@ class MatchDecided(_Data):
     fulfilled_quantity: Decimal | None = Field(
         default=None, gt=0, description="With `fulfilled`: how much arrived, when less than matched."
     )
-    decided_by: ShortText
+    decided_by: ShortText | None = Field(
+        default=None,
+        description="Ignored, accepted for older clients: drx records the deciding source's registered name.",
+    )
 
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from services.ingest.domain.values import Outcome, Reject, Role, SourceInfo, Stale, Stored
 
-__all__ = ["UNREGISTERED_HINT", "authorise_owner", "authorise_party", "authorise_role", "check_update"]
+__all__ = [
+    "UNREGISTERED_HINT",
+    "authorise_owner",
+    "authorise_party",
+    "authorise_role",
+    "check_standing",
+    "check_update",
+]
 
 UNREGISTERED_HINT = "register it with `drx sources add`"
+
+
+def check_standing(source: SourceInfo | None, envelope_source: str) -> Reject | None:
+    """The source is registered and not revoked: the first check of every event, withdrawals included.
+
+    A withdrawal is otherwise authorised by ownership alone (the stored entity's source), so
+    without this a revoked or deleted source could still withdraw what it had posted.
+    """
+    if source is None:
+        return Reject(f"not authorised: source {envelope_source!r} is not registered; {UNREGISTERED_HINT}")
+    if source.revoked_on is not None:
+        on = f"{source.revoked_on.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        why = f": {source.revoked_reason}" if source.revoked_reason else ""
+        return Reject(f"not authorised: source {envelope_source!r} was revoked on {on}{why}")
+    return None
 
 
 def authorise_role(source: SourceInfo | None, envelope_source: str, role: Role, what: str) -> Reject | None:

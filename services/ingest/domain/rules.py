@@ -13,7 +13,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from services.ingest.domain.authority import authorise_owner, authorise_party, authorise_role, check_update
+from services.ingest.domain.authority import (
+    authorise_owner,
+    authorise_party,
+    authorise_role,
+    check_standing,
+    check_update,
+)
 from services.ingest.domain.checks import (
     ISO_SUBDIVISION,
     check_crisis_ref,
@@ -67,6 +73,8 @@ def decide(
     ``stored`` is the entity the event is about (crisis, need or pledge), ``crisis`` the crisis a
     need or pledge refers to, ``earmarked_crises`` the crises a pledge is earmarked to.
     """
+    if refused := check_standing(source, envelope_source):
+        return refused
     given = _Given(source, stored, crisis, earmarked_crises, today, ref)
     match data:
         case inbound.CrisisClosed():
@@ -82,11 +90,23 @@ def decide(
         case inbound.PledgePosted():
             return _decide_pledge(data, envelope_source, given)
         case inbound.MatchDecided():
-            refused = authorise_role(source, envelope_source, "coordinator", "decide on matches")
-            if refused:
-                return refused
-            return Accept((canonical.DecisionRecorded(**data.model_dump(), source=envelope_source),))
+            return _decide_match(data, envelope_source, source)
     return Reject(f"event type {event_type!r} is not handled by ingest")  # the registry guards the topics
+
+
+def _decide_match(data: inbound.MatchDecided, envelope_source: str, source: SourceInfo | None) -> Outcome:
+    """A coordinator's decision, with ``decided_by`` from the registry (the data's is ignored).
+
+    The data's ``decided_by`` is free text anyone can fill in; the registered source is who
+    actually decided, so its registered name is what matching, notifications and the audit log
+    name (the record's ``source`` keeps its id).
+    """
+    if refused := authorise_role(source, envelope_source, "coordinator", "decide on matches"):
+        return refused
+    assert source is not None
+    decided_by = source.display_name or envelope_source
+    state = {**data.model_dump(), "decided_by": decided_by, "source": envelope_source}
+    return Accept((canonical.DecisionRecorded.model_validate(state),))
 
 
 def _decide_crisis(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,11 +30,18 @@ class Reference:
 
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
-    """A registered source (a row of ``sources``): the role it posts as, and for which party."""
+    """A registered source (a row of ``sources``): the role it posts as, for which party, and name.
+
+    ``revoked_on`` set: the source was revoked then (``revoked_reason`` says why) and may do
+    nothing. ``display_name`` names it where drx records who acted (a decision's ``decided_by``).
+    """
 
     source: str
     role: Role
     party_id: str
+    display_name: str = ""
+    revoked_on: dt.datetime | None = None
+    revoked_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,11 @@ _ROLES = "role IN ('organisation', 'donor', 'coordinator')"
 
 
 class SourceRow(Base):
-    """A registered CloudEvents ``source``: who it is (party id) and what it may do (role)."""
+    """A registered CloudEvents ``source``: who it is (party id) and what it may do (role).
+
+    ``revoked_at`` set: the source is kept (its past events still name it) but may do nothing
+    until it is enabled again; ``revoked_reason`` says why, in the reasons ingest and notify give.
+    """
 
     __tablename__ = "sources"
     __table_args__ = (CheckConstraint(_ROLES, name="role"),)
@@ -31,6 +35,8 @@ class SourceRow(Base):
     party_id: Mapped[str] = mapped_column(String(100))
     display_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class EntityRow(Base):

@@ -22,8 +22,8 @@ TODAY = b.today()
 COORD, ORG, OTHER_ORG, DONOR = (source[0] for source in b.SOURCES)
 OTHER_DONOR = "urn:drx:donor:other-hta"
 REGISTRY: dict[str, SourceInfo] = {
-    urn: SourceInfo(source=urn, role=role, party_id=party)  # type: ignore[arg-type]
-    for urn, role, party, _ in (*b.SOURCES, (OTHER_DONOR, "donor", "other-hta", "Another association"))
+    urn: SourceInfo(source=urn, role=role, party_id=party, display_name=name)  # type: ignore[arg-type]
+    for urn, role, party, name in (*b.SOURCES, (OTHER_DONOR, "donor", "other-hta", "Another association"))
 }
 UNREGISTERED = "urn:drx:org:nobody"
 
@@ -42,14 +42,15 @@ def decide(
     crisis: Stored | None = None,
     earmarked: dict[str, Stored | None] | None = None,
     today: dt.date = TODAY,
+    registry: dict[str, SourceInfo] = REGISTRY,
 ) -> Outcome:
-    """``decide`` for one event posted by ``source``, looked up in :data:`REGISTRY`."""
+    """``decide`` for one event posted by ``source``, looked up in ``registry``."""
     kind, data = event(event_type, document)
     return domain.decide(
         kind,
         data,
         source,
-        source=REGISTRY.get(source),
+        source=registry.get(source),
         stored=stored,
         crisis=crisis,
         earmarked_crises=earmarked or {},

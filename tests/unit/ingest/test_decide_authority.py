@@ -2,6 +2,7 @@
 
 import pytest
 
+from services.ingest.domain import Stored
 from shared.events import canonical
 from tests.support import builders as b
 from tests.unit.ingest.support import (
@@ -10,6 +11,7 @@ from tests.unit.ingest.support import (
     ORG,
     OTHER_DONOR,
     OTHER_ORG,
+    REGISTRY,
     UNREGISTERED,
     accepted,
     active_crisis,
@@ -31,10 +33,15 @@ DECISION = {"match_id": "m-1", "decision": "confirm", "decided_by": "desk office
         ("org.drx.need.posted", b.need()),
         ("org.drx.pledge.posted", b.pledge()),
         ("org.drx.match.decided", DECISION),
+        ("org.drx.need.withdrawn", {"need_id": "n-1", "revision": 2}),
+        ("org.drx.pledge.withdrawn", {"pledge_id": "p-1", "revision": 2}),
     ],
 )
 def test_an_unregistered_source_is_refused_with_the_hint_to_register_it(event_type, document):
-    reason = rejected(decide(event_type, document, UNREGISTERED, crisis=active_crisis()))
+    # A withdrawal too: a source deleted from the registry may not withdraw what it had posted.
+    posted = stored(decide("org.drx.need.posted", b.need("n-1"), ORG, crisis=active_crisis()))
+    owned = Stored(UNREGISTERED, posted.revision, posted.status, posted.state)
+    reason = rejected(decide(event_type, document, UNREGISTERED, stored=owned, crisis=active_crisis()))
     assert reason == f"not authorised: source {UNREGISTERED!r} is not registered; {HINT}"
 
 
@@ -85,10 +92,9 @@ def test_a_pledge_is_updated_only_by_the_source_that_posted_it():
     assert rejected(outcome) == "not authorised: pledge 'p-1' was posted by another source"
 
 
-@pytest.mark.parametrize("source", [OTHER_ORG, UNREGISTERED])
-def test_a_need_is_withdrawn_only_by_the_source_that_posted_it(source):
+def test_a_need_is_withdrawn_only_by_the_source_that_posted_it():
     owned = stored(decide("org.drx.need.posted", b.need("n-1"), ORG, crisis=active_crisis()))
-    outcome = decide("org.drx.need.withdrawn", {"need_id": "n-1", "revision": 2}, source, stored=owned)
+    outcome = decide("org.drx.need.withdrawn", {"need_id": "n-1", "revision": 2}, OTHER_ORG, stored=owned)
     assert rejected(outcome) == "not authorised: need 'n-1' was posted by another source"
 
 
@@ -106,6 +112,13 @@ def test_each_role_is_let_in_for_what_it_may_do():
     assert accepted(decide("org.drx.pledge.posted", b.pledge(), DONOR, crisis=active_crisis()))
 
 
-def test_a_coordinator_s_decision_is_recorded_with_its_source():
+def test_a_coordinator_s_decision_is_recorded_with_its_source_and_registered_name():
     (record,) = accepted(decide("org.drx.match.decided", DECISION, COORD)).records
-    assert record == canonical.DecisionRecorded(**DECISION, source=COORD)
+    name = REGISTRY[COORD].display_name
+    assert record == canonical.DecisionRecorded(**{**DECISION, "decided_by": name}, source=COORD)
+
+
+def test_decided_by_in_the_data_is_ignored_whoever_it_names():
+    forged = {**DECISION, "decided_by": "Head of the UN, personally"}
+    (record,) = accepted(decide("org.drx.match.decided", forged, COORD)).records
+    assert record.decided_by == REGISTRY[COORD].display_name != forged["decided_by"]

@@ -1,5 +1,8 @@
 """Who may manage a subscription (``domain.authorise``), on plain values: every refusal, every pass."""
 
+import dataclasses
+import datetime as dt
+
 import pytest
 
 from services.notify.domain import RegisteredSource, authorise
@@ -56,3 +59,14 @@ def test_a_party_manages_its_own_subscriptions(registered, kind):
 )
 def test_a_party_may_not_manage_anyone_else_s_subscription(registered, kind, recipient):
     assert _authorise(registered, kind, recipient) == _only_its_own(registered)
+
+
+@pytest.mark.parametrize(
+    ("kind", "recipient"), [("organisation", "trc-gaziantep"), ("coordinator", "iom-desk")]
+)
+@pytest.mark.parametrize("registered", [COORD, ORG])
+def test_a_revoked_source_may_manage_nothing_not_even_its_own(registered, kind, recipient):
+    on = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+    revoked = dataclasses.replace(registered, revoked_on=on, revoked_reason="principal leaked")
+    reason = _authorise(revoked, kind, recipient)
+    assert reason == f"source {registered.source!r} was revoked on 2026-03-02 09:30 UTC: principal leaked"

@@ -1,0 +1,56 @@
+"""A revoked source manages no subscription, not even its own, until it is enabled again (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from sqlalchemy import select
+
+from shared.db.models.messaging import OutboxMessage
+from shared.intake.parsing import RawMessage
+from shared.kafka.topics import SUBSCRIPTIONS_IN
+from shared.sources import add_source, enable_source, revoke_source
+from tests.integration.notify.conftest import PREFIX
+from tests.support import builders as b
+
+ORG = b.ORGANISATION[0]
+OWN = {
+    "subscription_id": "s-org",
+    "recipient_id": "trc-gaziantep",
+    "recipient_kind": "organisation",
+    "channel": "kafka",
+}
+
+
+def _event(offset: int, source: str) -> RawMessage:
+    return RawMessage(
+        topic=f"drx.{SUBSCRIPTIONS_IN.name}",
+        spec=SUBSCRIPTIONS_IN,
+        partition=0,
+        offset=offset,
+        timestamp_ms=int(time.time() * 1000),
+        value=b.encode(b.envelope("org.drx.subscription.set", OWN, source)),
+        headers=dict(b.HEADERS),
+    )
+
+
+async def _rejections(notify) -> list[str]:
+    async with notify.service._sessions() as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.topic.endswith("rejected")).order_by(OutboxMessage.id)
+        )
+        return [json.loads(row.payload)["data"]["reason"] for row in rows]
+
+
+async def test_a_revoked_source_cannot_subscribe_until_it_is_enabled(notify, database):
+    for source, role, party, name in b.SOURCES:
+        await add_source(database.settings, source, role, party, name, actor="test", topic_prefix=PREFIX)
+    await revoke_source(database.settings, ORG, "principal leaked", actor="test", topic_prefix=PREFIX)
+    assert (await notify.service.handle_subscription(_event(20, ORG))).outcome == "rejected"
+    (reason,) = await _rejections(notify)
+    assert reason.startswith(f"source {ORG!r} was revoked on ")
+    assert reason.endswith(" UTC: principal leaked")
+
+    await enable_source(database.settings, ORG, actor="test", topic_prefix=PREFIX)
+    assert (await notify.service.handle_subscription(_event(21, ORG))).outcome == "applied"
