@@ -49,7 +49,12 @@ class DevStack:
 
     def env(self) -> dict[str, str]:
         """The variables that point every drx command at this stack."""
-        env = {"DRX_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "DRX_DATABASE_URL": self.database_url}
+        env = {
+            "DRX_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "DRX_DATABASE_URL": self.database_url,
+            # a developer's webhook receiver listens on this machine; production allows none
+            "DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+        }
         if self.broker == "tansu":  # tansu rejects aiokafka's InitProducerId (see KafkaSettings)
             env["DRX_KAFKA_IDEMPOTENT_PRODUCER"] = "false"
         return env

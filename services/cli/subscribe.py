@@ -1,7 +1,8 @@
 """``drx subscribe``: who hears about matches, and how (notify's subscriptions, set directly).
 
 A subscription added here is validated like an ``org.drx.subscription.set`` event and audited
-like one, with the operator as the actor.
+like one, with the operator as the actor (who then owns it). A webhook address must resolve to
+public addresses, or to a network in ``DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS``, as on the topic.
 """
 
 # ruff: noqa: PLC0415 - database code is imported inside commands, so `drx --help` stays quick
@@ -47,6 +48,7 @@ def subscribe_add_command(  # one option per subscription field
     from pydantic import ValidationError
 
     from services.notify.subscriptions import set_subscription
+    from services.notify.targets import check_webhook
     from shared.events.errors import describe_errors
     from shared.events.inbound import SubscriptionSet
 
@@ -70,6 +72,11 @@ def subscribe_add_command(  # one option per subscription field
         err.print(f"[red]{describe_errors(error)}[/red]")
         raise typer.Exit(2) from None
     settings = common.settings()
+    if sub.channel == "webhook" and (
+        refused := asyncio.run(check_webhook(sub.address, settings.notify.webhook_allow_networks))
+    ):
+        err.print(f"[red]{refused}[/red]")
+        raise typer.Exit(2)
 
     async def add(session: AsyncSession) -> None:
         async with session.begin():

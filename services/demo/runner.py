@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import secrets
 import shlex
 import signal
@@ -49,6 +50,7 @@ from shared.config import (
 __all__ = ["DemoInterrupted", "run_demo"]
 
 _PARTITIONS = 3
+_LOCAL = ipaddress.ip_network("127.0.0.0/8")
 _JOB_CHECK_S = 5.0
 
 
@@ -117,7 +119,10 @@ def _settings(bootstrap_servers: str, database_url: str) -> Settings:
         ),
         database=DatabaseSettings(url=SecretStr(database_url)),
         notify=NotifySettings(
-            webhook_keys={WEBHOOK_KEY_ID: secrets.token_hex(16)}, backoff_base_s=0.5, backoff_max_s=5.0
+            webhook_keys={WEBHOOK_KEY_ID: secrets.token_hex(16)},
+            backoff_base_s=0.5,
+            backoff_max_s=5.0,
+            webhook_allow_networks=(_LOCAL,),  # the demo's webhook receiver listens on 127.0.0.1
         ),
         schedule=ScheduleSettings(enabled=True, check_every_s=_JOB_CHECK_S),
         health=HealthSettings(port=0),

@@ -30,6 +30,7 @@ class NotifyWorker(Worker):
             public_url=settings.notify.public_url,
             on_commit=self._committed,
             attempts=settings.worker.record_attempts,
+            webhook_allow=settings.notify.webhook_allow_networks,
         )
         register(self.broker, self.service, prefix, self.group_id)
 

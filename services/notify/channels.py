@@ -8,6 +8,12 @@ whether another attempt can help. Retries, backoff and dead letters are the call
 Every attempt is bounded by ``DRX_NOTIFY_WEBHOOK_TIMEOUT_S`` as a whole (connect, send, wait,
 read), not per network operation, so a slow or trickling endpoint cannot hold a sender longer.
 
+A webhook goes only where :mod:`services.notify.targets` allows: its host is resolved and checked
+at each attempt and the request pinned to the checked address (no DNS rebind between check and
+connect), and redirects are not followed. Of a refusing receiver's answer drx keeps its status and
+a short excerpt of printable characters (:attr:`DeliveryError.answer`), for the delivery's last
+error; the audit record and the log line get :attr:`DeliveryError.summary`, without it.
+
 Receivers deduplicate on the delivery id, which is the same in every attempt: the
 ``X-Drx-Delivery`` header and body field of a webhook, the ``Message-ID`` and
 ``X-Drx-Delivery`` headers of an email. See docs/webhooks.md for the receiving side.
@@ -30,13 +36,14 @@ import aiosmtplib
 import httpx
 
 from services.notify.signing import HEADER_DELIVERY, HEADER_KEY_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from services.notify.targets import Refused, Unresolved, pin
 from shared.config import NotifySettings
 from shared.redact import redact_email, redact_url
 
 __all__ = ["Channels", "DeliveryError", "Outgoing", "email_message", "message_id", "webhook_body"]
 
 _USER_AGENT = "drx-notify/1"
-_SNIPPET = 120  # characters of a refusing endpoint's answer kept in the error message
+_SNIPPET = 200  # printable characters of a refusing endpoint's answer kept in the delivery's last error
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _EMAIL = re.compile(r"[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+")
 _DOT_ATOM = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
@@ -63,12 +70,19 @@ class DeliveryError(Exception):
 
     Retryable (transient): connection errors, timeouts, HTTP 408/425/429/5xx, SMTP 4xx. Final
     (permanent): other HTTP 3xx/4xx (e.g. 400/401/403/404/410/422), SMTP 5xx, and anything
-    wrong with the message itself (malformed address, missing signing key).
+    wrong with the message itself (malformed address, missing signing key), and a webhook host
+    that resolves to an internal address.
+
+    ``summary`` is what went wrong in drx's words; ``answer`` a short printable excerpt of what the
+    receiver said (its body, or where it redirected to), kept in the delivery's last error only:
+    ``str(error)`` is both.
     """
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, retryable: bool, answer: str | None = None) -> None:
+        super().__init__(f"{message}: {answer}" if answer else message)
         self.retryable = retryable
+        self.summary = message
+        self.answer = answer
 
     def __repr__(self) -> str:
         return f"DeliveryError({str(self)!r}, retryable={self.retryable})"
@@ -122,32 +136,27 @@ class Channels:
             msg = "Channels.start() must be awaited before sending webhooks"
             raise RuntimeError(msg)
         url = _webhook_url(message.address)
-        shown = _show(url)
-        if not message.key_id or not message.secret:
-            msg = f"no signing key for {shown} (key id {message.key_id!r})"
-            raise DeliveryError(msg, retryable=False)
-        if not _KEY_ID.fullmatch(message.key_id):
-            msg = f"key id {message.key_id!r} cannot go in a header"
-            raise DeliveryError(msg, retryable=False)
-        body = webhook_body(message)
-        timestamp = int(now.timestamp())
-        headers = {
-            "Content-Type": "application/json",
-            HEADER_DELIVERY: message.delivery_id,
-            HEADER_TIMESTAMP: str(timestamp),
-            HEADER_KEY_ID: message.key_id,
-            HEADER_SIGNATURE: sign(message.secret, timestamp, body),
-        }
+        request = self._client.build_request("POST", url, **_signed(message, _show(url), now))
+        await self._post(self._client, request, _show(url))
+
+    async def _post(self, client: httpx.AsyncClient, request: httpx.Request, shown: str) -> None:
+        """Post ``request`` to the address its host resolves to now, if drx may send there."""
         timeout = self._settings.webhook_timeout_s
         try:
-            async with (
-                asyncio.timeout(timeout),
-                self._client.stream("POST", url, content=body, headers=headers) as response,
-            ):
-                status = response.status_code
-                if 200 <= status < 300:  # noqa: PLR2004  (the 2xx range)
-                    return
-                answer = await _snippet(response)
+            async with asyncio.timeout(timeout):
+                await pin(request, self._settings.webhook_allow_networks)  # Host and SNI stay the URL's
+                response = await client.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    if 200 <= status < 300:  # noqa: PLR2004  (the 2xx range)
+                        return
+                    answer = await _snippet(response)
+                finally:
+                    await response.aclose()
+        except Refused as refusal:
+            raise DeliveryError(f"not posted to {shown}: {refusal}", retryable=False) from None
+        except Unresolved as error:
+            raise DeliveryError(f"cannot post to {shown}: {error}", retryable=True) from None
         except (TimeoutError, httpx.TimeoutException):
             msg = f"timed out after {timeout} s waiting for {shown}"
             raise DeliveryError(msg, retryable=True) from None
@@ -162,11 +171,9 @@ class Channels:
             raise DeliveryError(msg, retryable=True) from None
         msg = f"HTTP {status} from {shown}"
         if 300 <= status < 400:  # noqa: PLR2004  (redirects)
-            location = response.headers.get("location", "none")[:_SNIPPET]
-            msg += f" (redirects are not followed; Location: {location})"
-        elif answer:
-            msg += f": {answer}"
-        raise DeliveryError(msg, retryable=_retryable_http(status))
+            msg += " (redirects are not followed)"
+            answer = "Location: " + (_printable(response.headers.get("location", "")) or "none")
+        raise DeliveryError(msg, retryable=_retryable_http(status), answer=answer or None)
 
     # --- email -----------------------------------------------------------------------------------
 
@@ -207,6 +214,26 @@ class Channels:
             raise DeliveryError(msg, retryable=True) from None
         except (aiosmtplib.SMTPException, OSError) as error:  # disconnected, no STARTTLS, TLS errors
             raise DeliveryError(f"SMTP server {server}: {_reason(error)}", retryable=True) from None
+
+
+def _signed(message: Outgoing, shown: str, now: dt.datetime) -> dict[str, Any]:
+    """The body and headers of a webhook request, signed with the message's key."""
+    if not message.key_id or not message.secret:
+        msg = f"no signing key for {shown} (key id {message.key_id!r})"
+        raise DeliveryError(msg, retryable=False)
+    if not _KEY_ID.fullmatch(message.key_id):
+        msg = f"key id {message.key_id!r} cannot go in a header"
+        raise DeliveryError(msg, retryable=False)
+    body = webhook_body(message)
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        HEADER_DELIVERY: message.delivery_id,
+        HEADER_TIMESTAMP: str(timestamp),
+        HEADER_KEY_ID: message.key_id,
+        HEADER_SIGNATURE: sign(message.secret, timestamp, body),
+    }
+    return {"content": body, "headers": headers}
 
 
 def webhook_body(message: Outgoing) -> bytes:
@@ -269,14 +296,20 @@ def _retryable_http(status: int) -> bool:
 
 
 async def _snippet(response: httpx.Response) -> str:
-    """The start of a refusing endpoint's answer, on one line (it often says what is wrong)."""
+    """The start of a refusing endpoint's answer, printable and on one line (it often says what is wrong)."""
     read = b""
     async for chunk in response.aiter_bytes():
         read += chunk
         if len(read) >= _SNIPPET * 4:
             break
-    text = " ".join(read.decode("utf-8", "replace").split())
-    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
+    return _printable(read.decode("utf-8", "replace"))
+
+
+def _printable(text: str) -> str:
+    """At most :data:`_SNIPPET` printable characters of ``text``: controls, line breaks and
+    invisible formatting characters (bidi overrides) become spaces, runs of spaces one."""
+    line = " ".join("".join(c if c.isprintable() else " " for c in text[: _SNIPPET * 4]).split())
+    return line if len(line) <= _SNIPPET else line[: _SNIPPET - 1] + "…"
 
 
 def _header_safe(value: str) -> bool:

@@ -159,10 +159,11 @@ class DeliveryLoop:
         try:
             await self._channels.send(self._outgoing(row), now=self._clock())
         except DeliveryError as error:
-            await self._failed(claimed, str(error), retryable=error.retryable)
+            await self._failed(claimed, str(error), retryable=error.retryable, summary=error.summary)
         except Exception as error:  # a bug in a channel must not kill the loop
             log.exception("channel crashed", delivery_id=row["delivery_id"])
-            await self._failed(claimed, f"{type(error).__name__}: {error}", retryable=True)
+            crash = f"{type(error).__name__}: {error}"
+            await self._failed(claimed, crash, retryable=True, summary=crash)
         else:
             await self._sent(claimed)
 
@@ -196,8 +197,11 @@ class DeliveryLoop:
         notification_attempt(claimed.row["channel"], "sent")
         log.info("notification sent", delivery_id=claimed.row["delivery_id"], attempts=claimed.attempt)
 
-    async def _failed(self, claimed: Attempt, error: str, *, retryable: bool) -> None:
-        error = scrub(error)  # it is kept (last_error, audit, logs): a receiver's echo keeps no contacts
+    async def _failed(self, claimed: Attempt, error: str, *, retryable: bool, summary: str) -> None:
+        """Record a failed attempt: ``error`` (with the receiver's answer) on the row as its last
+        error; ``summary`` (without it) in the audit record and the log, which last longer. Both
+        are scrubbed of contact details first: a receiver's echo keeps none."""
+        error, summary = scrub(error), scrub(summary)
         now = self._clock()
         settings = self._settings
         give_up = not retryable or claimed.attempt >= settings.max_attempts
@@ -206,13 +210,15 @@ class DeliveryLoop:
             async with self._sessions.begin() as session:
                 dead = await self._settle(session, claimed, status="dead", last_error=error)
                 if dead:
-                    after = {"attempts": claimed.attempt, "last_error": error}
+                    after = {"attempts": claimed.attempt, "last_error": summary}
                     action = "notification.dead_lettered"
                     audit_attempt(session, self._prefix, claimed.row, action=action, after=after, now=now)
             if dead:
                 notification_attempt(channel, "dead")
                 dead_letter(channel)
-                log.warning("notification dead-lettered", delivery_id=claimed.row["delivery_id"], error=error)
+                log.warning(
+                    "notification dead-lettered", delivery_id=claimed.row["delivery_id"], error=summary
+                )
             return
         async with self._sessions.begin() as session:
             delay = retry_delay(
@@ -227,7 +233,7 @@ class DeliveryLoop:
         if retrying:
             notification_attempt(channel, "retry")
         log.info(
-            "notification attempt failed; will retry", delivery_id=claimed.row["delivery_id"], error=error
+            "notification attempt failed; will retry", delivery_id=claimed.row["delivery_id"], error=summary
         )
 
     @staticmethod

@@ -1,5 +1,5 @@
-"""Notify's rules, without I/O: who hears about what, who may manage a subscription, when to
-retry, when a digest is due.
+"""Notify's rules, without I/O: who hears about what, who may manage a subscription, which
+addresses a webhook may reach, when to retry, when a digest is due.
 
 Everything here is a plain function of its arguments (the clock and the random source are
 parameters), so the rules are unit-tested on their own; ``service.py`` and ``delivery.py`` apply
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from shared.events.outbound import MatchUpdated
 
@@ -20,15 +23,21 @@ __all__ = [
     "MATCH_AUDIENCE",
     "REMINDER_AUDIENCE",
     "Audience",
+    "HeldSubscription",
+    "Network",
+    "Party",
     "Recipient",
     "RegisteredSource",
     "SubscriptionView",
     "authorise",
     "delivery_id",
     "digest_period",
+    "internal_address",
+    "ip_literal",
     "match_recipients",
     "owner_recipients",
     "retry_delay",
+    "webhook_target_refusal",
 ]
 
 Audience = Literal["coordinator", "organisation", "donor"]
@@ -133,15 +142,46 @@ class RegisteredSource:
     revoked_reason: str | None = None
 
 
-def authorise(
-    source: str, registered: RegisteredSource | None, recipient_kind: str | None, recipient_id: str | None
-) -> str | None:
-    """Why ``source`` may not manage the subscription of this recipient, or None if it may.
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Who a subscription is for: ``(recipient_kind, recipient_id)``."""
 
-    ``registered`` is the source's registry row (None: not registered); the recipient is the one
-    a ``subscription.set`` names, or the stored subscription a ``.removed`` names (both None when
-    there is none). Coordinators manage any subscription; an organisation or donor only its own
-    party's. A revoked source manages none.
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldSubscription:
+    """A stored subscription as the ownership rule sees it.
+
+    ``owner_source`` is the source that created it (for ``drx subscribe add``, the operator's
+    actor name); None for subscriptions made before drx remembered it (migration 0011).
+    """
+
+    subscription_id: str
+    owner_source: str | None
+    recipient: Party
+
+
+def authorise(
+    source: str,
+    registered: RegisteredSource | None,
+    *,
+    wanted: Party | None,
+    held: HeldSubscription | None,
+) -> str | None:
+    """Why ``source`` may not set or remove this subscription, or None if it may.
+
+    ``wanted`` is the recipient a ``subscription.set`` names (None for a ``.removed``); ``held``
+    is the stored subscription with that id (None when there is none). An organisation or donor
+    subscribes only itself, and replaces or removes only a subscription it created: reusing
+    another party's subscription id, even with itself as the recipient, would take that party's
+    alerts away. A subscription made before owners were kept is its recipient's. A revoked source
+    manages none.
+
+    Coordinators manage any subscription. Their scopes (crises and countries, issue 15 item 2)
+    will narrow that: the check of ``held`` and ``wanted`` against the coordinator's scope
+    belongs in the coordinator branch below, before it lets the change through.
     """
     if registered is None:
         return f"source {source!r} is not registered (drx sources add)"
@@ -151,11 +191,143 @@ def authorise(
         return f"source {source!r} was revoked on {on}{why}"
     if registered.role == "coordinator":
         return None
-    if recipient_kind != registered.role or recipient_id != registered.party_id:
+    own = Party(registered.role, registered.party_id)
+    only_its_own = (
+        f"source {source!r} is a {registered.role} for {registered.party_id!r}; it may manage only "
+        f"its own {registered.role} subscriptions"
+    )
+    if wanted is not None and wanted != own:
+        return only_its_own
+    if held is None:
+        return None if wanted is not None else only_its_own  # nothing to remove is nobody's own
+    if held.owner_source is None:
+        return None if held.recipient == own else only_its_own
+    if held.owner_source != source:
         return (
-            f"source {source!r} is a {registered.role} for {registered.party_id!r}; it may manage only "
-            f"its own {registered.role} subscriptions"
+            f"subscription {held.subscription_id!r} was created by another source; only that source "
+            "or a coordinator may replace or remove it (choose another subscription id)"
         )
+    return None
+
+
+# --- where a webhook may be sent -------------------------------------------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_METADATA = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def _embedded_ipv4(address: _Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped ``::ffff:a.b.c.d``, 6to4, NAT64)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def internal_address(address: _Address) -> str | None:
+    """What makes ``address`` internal (loopback, private, ...), or None for a public address.
+
+    An IPv6 form of an IPv4 address (``::ffff:127.0.0.1``) is judged as that IPv4 address.
+    Anything not globally routable is internal, so shared (100.64/10), documentation and
+    benchmarking ranges are refused too.
+    """
+    checked = _embedded_ipv4(address) or address
+    if checked in _METADATA or address in _METADATA:
+        return "a cloud metadata address"
+    if checked == _BROADCAST:
+        return "the broadcast address"
+    for kind, test in (
+        ("an unspecified address", checked.is_unspecified),
+        ("a loopback address", checked.is_loopback),
+        ("a link-local address", checked.is_link_local),
+        ("a multicast address", checked.is_multicast),
+        ("a reserved or broadcast address", checked.is_reserved),
+        ("a private address", checked.is_private),
+        ("not a globally routable address", not checked.is_global),
+    ):
+        if test:
+            return kind
+    return None
+
+
+_INET_ATON_PART = re.compile(r"0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*")
+
+
+def ip_literal(host: str) -> _Address | None:
+    """The address a URL's host names by itself, in any form a resolver accepts, or None.
+
+    Besides ``127.0.0.1`` and ``[::1]`` that includes the forms of C's ``inet_aton``:
+    ``2130706433``, ``0x7f.1``, ``0177.0.0.1`` are all 127.0.0.1.
+    """
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4 or not all(_INET_ATON_PART.fullmatch(p) for p in parts):  # noqa: PLR2004
+        return None
+    numbers = [
+        int(p[2:] or "0", 16)
+        if p[:2].lower() == "0x"
+        else int(p, 8)
+        if p != "0" and p[0] == "0"
+        else int(p or "0")
+        for p in parts
+    ]
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (4 - len(head)):  # noqa: PLR2004
+        return None
+    value = last
+    for index, number in enumerate(head):
+        value += number << (8 * (3 - index))
+    return ipaddress.IPv4Address(value)
+
+
+def webhook_target_refusal(url: str, addresses: Iterable[str], allow: Iterable[Network] = ()) -> str | None:
+    """Why a webhook may not be posted to ``url``, whose host resolved to ``addresses``, or None.
+
+    Every address must be public or inside one of the operator's ``allow`` networks
+    (``DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS``): a name that resolves to a public and an internal
+    address is refused, as is one that resolves to nothing. A host that is an address itself
+    (``http://[::ffff:127.0.0.1]/``, ``http://2130706433/``) is judged as that address too. The
+    reason names the address, not the URL (which may hold a token), so it can go in the rejected
+    event.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return "the webhook address is not a URL"
+    if parts.scheme not in {"http", "https"} or not host:
+        return "the webhook address needs http:// or https:// and a host"
+    candidates = [str(literal)] if (literal := ip_literal(host)) is not None else []
+    candidates += addresses
+    if not candidates:
+        return "the webhook host does not resolve to any address"
+    allowed = tuple(allow)
+    for text in candidates:
+        try:
+            address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone is not the address
+        except ValueError:
+            return f"the webhook host resolved to {text[:64]!r}, which is not an IP address"
+        forms = {address, _embedded_ipv4(address) or address}
+        if any(form in net for form in forms for net in allowed if form.version == net.version):
+            continue
+        if (kind := internal_address(address)) is not None:
+            return (
+                f"the webhook host resolves to {address}, {kind}; drx sends webhooks to public addresses "
+                "only (an operator may allow a network with DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS)"
+            )
     return None
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.domain import Audience, RegisteredSource, SubscriptionView
+from services.notify.domain import Audience, HeldSubscription, Party, RegisteredSource, SubscriptionView
 from shared.db.models import DeliveryRow, SourceRow, SubscriptionRow
 from shared.events.outbound import MatchUpdated, NeedCoverage
 
@@ -56,6 +56,15 @@ class NotifyRepository:
 
     async def subscription(self, subscription_id: str, *, lock: bool = False) -> SubscriptionRow | None:
         return await self._session.get(SubscriptionRow, subscription_id, with_for_update=lock or None)
+
+    async def held_subscription(self, subscription_id: str) -> HeldSubscription | None:
+        """The stored subscription with this id, as the ownership rule sees it, locked."""
+        row = await self.subscription(subscription_id, lock=True)
+        if row is None:
+            return None
+        return HeldSubscription(
+            row.subscription_id, row.owner_source, Party(row.recipient_kind, row.recipient_id)
+        )
 
     async def put_subscription(self, values: dict[str, Any]) -> None:
         """Insert the subscription, or replace the one with its id."""

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.notify.domain import (
     MATCH_AUDIENCE,
     REMINDER_AUDIENCE,
+    Network,
+    Party,
     Recipient,
     authorise,
     match_recipients,
@@ -31,6 +33,7 @@ from services.notify.domain import (
 from services.notify.outputs import NOTIFY_SOURCE, audit_planned, enqueue_sent, planned_delivery
 from services.notify.repository import NotifyRepository
 from services.notify.subscriptions import remove_subscription, set_subscription
+from services.notify.targets import check_webhook
 from services.notify.templates import (
     Message,
     render_expiring,
@@ -71,6 +74,7 @@ class NotifyService:
         clock: Clock = lambda: dt.datetime.now(dt.UTC),
         on_commit: Callable[[], None] | None = None,
         attempts: int = 3,
+        webhook_allow: tuple[Network, ...] = (),
     ) -> None:
         self._sessions = sessions
         self.prefix = topic_prefix
@@ -78,6 +82,7 @@ class NotifyService:
         self.clock = clock
         self._on_commit = on_commit or (lambda: None)
         self._guard = RecordGuard(attempts)
+        self._allow = webhook_allow  # DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS: internal networks webhooks may reach
 
     async def handle_subscription(self, raw: RawMessage) -> Result:
         """Apply one ``intake.subscriptions`` record, or reject it with the reason.
@@ -132,25 +137,23 @@ class NotifyService:
     ) -> str | None:
         """Set or remove the subscription if the source may; otherwise why not."""
         repo = NotifyRepository(session)
-        kind: str | None
-        recipient: str | None
-        if isinstance(data, SubscriptionSet):
-            kind, recipient = data.recipient_kind, data.recipient_id
-        else:
-            assert isinstance(data, SubscriptionRemoved)
-            existing = await repo.subscription(data.subscription_id)
-            kind, recipient = (existing.recipient_kind, existing.recipient_id) if existing else (None, None)
+        assert isinstance(data, SubscriptionSet | SubscriptionRemoved)
+        subscription_id = data.subscription_id
+        wanted = Party(data.recipient_kind, data.recipient_id) if isinstance(data, SubscriptionSet) else None
+        held = await repo.held_subscription(subscription_id)
         registered = await repo.registered_source(envelope.source)
-        if refused := authorise(envelope.source, registered, kind, recipient):
+        if refused := authorise(envelope.source, registered, wanted=wanted, held=held):
             return refused
         if isinstance(data, SubscriptionSet):
+            if data.channel == "webhook" and (refused := await check_webhook(data.address, self._allow)):
+                return refused
             await set_subscription(
                 session, self.prefix, data, actor=envelope.source, causing_event_id=envelope.id
             )
         elif not await remove_subscription(
-            session, self.prefix, data.subscription_id, actor=envelope.source, causing_event_id=envelope.id
+            session, self.prefix, subscription_id, actor=envelope.source, causing_event_id=envelope.id
         ):
-            return f"no active subscription {data.subscription_id!r}"
+            return f"no active subscription {subscription_id!r}"
         return None
 
     async def handle(self, envelope: CloudEvent, *, position: SourcePosition | None = None) -> Result:

@@ -33,6 +33,7 @@ _FIELDS = (
     "sector",
     "category",
     "active",
+    "owner_source",
 )
 
 
@@ -58,10 +59,16 @@ async def set_subscription(
     actor: str,
     causing_event_id: str | None = None,
 ) -> None:
-    """Add ``sub`` or replace the subscription with its id (and reactivate it)."""
+    """Add ``sub`` or replace the subscription with its id (and reactivate it).
+
+    A new subscription is owned by ``actor`` (the source, or the operator); a replaced one keeps
+    its owner, so a coordinator's change does not take it from the party that made it.
+    """
     repo = NotifyRepository(session)
-    before = _state(await repo.subscription(sub.subscription_id, lock=True))
-    values = sub.model_dump() | {"active": True}
+    held = await repo.subscription(sub.subscription_id, lock=True)
+    before = _state(held)
+    owner = actor if held is None else held.owner_source
+    values = sub.model_dump() | {"active": True, "owner_source": owner}
     await repo.put_subscription(values)
     entry = audit.AuditEntry(
         actor=actor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from email.utils import parseaddr
@@ -57,6 +58,34 @@ class NotifySettings(BaseSettings):
         default=None,
         description="Base URL of the coordinator UI and docs, for links in notifications.",
     )
+    webhook_allow_networks: Annotated[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode] = (
+        Field(
+            default=(),
+            description="Networks (comma-separated CIDRs) webhooks may reach although they are loopback, "
+            "private, link-local or otherwise internal, e.g. 127.0.0.0/8 for a local receiver. "
+            "Empty: webhooks reach public addresses only.",
+        )
+    )
+
+    @field_validator("webhook_allow_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        """A comma-separated CIDR list; host bits are cleared (``10.1.2.3/8`` is ``10.0.0.0/8``)."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        networks = []
+        for item in items:
+            if isinstance(item, str) and not item.strip():
+                continue
+            try:
+                networks.append(
+                    ipaddress.ip_network(item.strip() if isinstance(item, str) else item, strict=False)
+                )
+            except ValueError:
+                msg = f"{item!r} is not a network in CIDR notation, e.g. 127.0.0.0/8 or fd00::/8"
+                raise ValueError(msg) from None
+        return tuple(networks)
 
     @field_validator("webhook_keys", mode="before")
     @classmethod

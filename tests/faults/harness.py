@@ -87,6 +87,7 @@ class Stack:
             DRX_NOTIFY_BACKOFF_BASE_S="0.2",
             DRX_NOTIFY_BACKOFF_MAX_S="1.0",
             DRX_NOTIFY_MAX_ATTEMPTS="100",
+            DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",  # the receivers listen on 127.0.0.1
         )
         self.workers: list[SupervisedWorker] = []
         self.receiver = HttpReceiver(KEYS)  # the coordinator's webhook

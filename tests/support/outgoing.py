@@ -27,7 +27,10 @@ def signed_now() -> dt.datetime:
 
 
 def settings(**changes) -> NotifySettings:
-    return NotifySettings(**{"webhook_timeout_s": TIMEOUT_S, **changes})
+    """Channel settings for receivers on 127.0.0.1, which only an explicit allowance lets webhooks reach."""
+    return NotifySettings(
+        **{"webhook_timeout_s": TIMEOUT_S, "webhook_allow_networks": "127.0.0.0/8", **changes}
+    )
 
 
 def hook(url: str, **changes) -> Outgoing:

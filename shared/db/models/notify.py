@@ -44,6 +44,9 @@ class SubscriptionRow(Base):
     category: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Who created it: the CloudEvents source of its first subscription.set, or the operator's actor
+    # for drx subscribe add. Only it (or a coordinator) may replace or remove it; None before 0010.
+    owner_source: Mapped[str | None] = mapped_column(String(200))
 
 
 class DeliveryRow(Base):

@@ -125,6 +125,7 @@ def notify_settings(smtp: SmtpReceiver) -> NotifySettings:
         backoff_max_s=0.2,
         max_attempts=4,
         webhook_keys=KEYS,
+        webhook_allow_networks="127.0.0.0/8",  # the receivers listen on 127.0.0.1; production allows none
     )
 
 
@@ -133,7 +134,9 @@ async def notify(database, smtp, notify_settings) -> AsyncIterator[Notify]:
     engine = create_engine(database.settings)
     sessions = create_session_factory(engine)
     clock = Clock()
-    service = NotifyService(sessions, PREFIX, clock=clock)
+    service = NotifyService(
+        sessions, PREFIX, clock=clock, webhook_allow=notify_settings.webhook_allow_networks
+    )
     loop = DeliveryLoop(
         sessions,
         Channels(notify_settings),

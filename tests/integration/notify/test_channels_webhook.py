@@ -200,15 +200,18 @@ class TestWebhook:
         assert f"HTTP {status}" in str(error)
 
     async def test_the_start_of_the_endpoints_answer_is_kept_for_the_operator(self, channels):
-        answer = b"invalid payload:\r\n  unknown field 'data.match'\n" + b"x" * 500
+        answer = "invalid payload:\r\n  unknown \x1b[31mfield\u202e 'data.match'\n".encode() + b"x" * 500
         async with Receiver(then=422, answer=answer) as receiver:
             error = await failure(channels, hook(receiver.url))
-        expected = (
-            f"HTTP 422 from {redact_url(receiver.url)}: invalid payload: unknown field 'data.match' xxx"
-        )
-        assert str(error).startswith(expected)
-        assert str(error).endswith("x\u2026")  # cut short
-        assert len(str(error)) < 200
+        assert (
+            error.summary == f"HTTP 422 from {redact_url(receiver.url)}"
+        )  # what the audit record and the log get
+        assert error.answer is not None
+        assert error.answer.startswith("invalid payload: unknown [31mfield 'data.match' xxx")
+        assert error.answer.endswith("x\u2026")  # cut short
+        assert len(error.answer) == 200
+        assert error.answer.isprintable()
+        assert str(error) == f"{error.summary}: {error.answer}"  # the delivery's last error
 
     async def test_a_redirect_is_not_followed_and_is_final(self, channels):
         async with Receiver(then=301, extra="Location: https://example.org/new\r\n") as receiver:
@@ -216,7 +219,42 @@ class TestWebhook:
         assert error.retryable is False
         assert "HTTP 301" in str(error)
         assert "Location: https://example.org/new" in str(error)
+        assert "Location" not in error.summary
         assert len(receiver.requests) == 1
+
+    async def test_an_internal_address_is_refused_without_the_operator_s_allowance(self):
+        sender = Channels(settings(webhook_allow_networks=""))
+        await sender.start()
+        try:
+            async with Receiver() as receiver:
+                error = await failure(sender, hook(receiver.url))
+                localhost = await failure(sender, hook(receiver.url.replace("127.0.0.1", "localhost")))
+        finally:
+            await sender.stop()
+        assert error.retryable is False
+        assert str(error) == (
+            f"not posted to {receiver.url}: the webhook host resolves to 127.0.0.1, a loopback address; "
+            "drx sends webhooks to public addresses only (an operator may allow a network with "
+            "DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS)"
+        )
+        assert "a loopback address" in str(localhost)
+        assert receiver.requests == []
+
+    async def test_a_name_is_posted_to_its_checked_address_with_its_own_host_header(self, channels):
+        async with Receiver() as receiver:
+            by_name = receiver.url.replace("127.0.0.1", "localhost")
+            await channels.send(hook(by_name), now=signed_now())
+            await channels.send(hook(receiver.url.replace("127.0.0.1", "2130706433")), now=signed_now())
+        port = by_name.split(":")[2].split("/")[0]
+        assert [r.headers["host"] for r in receiver.requests] == [f"localhost:{port}", f"2130706433:{port}"]
+        assert all(r.problem is None for r in receiver.requests)
+
+    async def test_a_name_that_does_not_resolve_is_retried(self, channels):
+        error = await failure(channels, hook("http://drx-webhook.invalid/hooks"))
+        assert error.retryable is True
+        assert str(error).startswith(
+            "cannot post to http://drx-webhook.invalid/hooks: the webhook host does not resolve"
+        )
 
     async def test_tokens_in_the_url_stay_out_of_the_error(self, channels):
         async with Receiver(then=503) as receiver:

@@ -74,7 +74,10 @@ async def test_subscription_events_are_authorised_against_the_source_registry(no
 
     assert await _rejections(notify) == [
         "source 'urn:drx:org:nobody' is not registered (drx sources add)",
-        f"source {DONOR!r} is a donor for 'hta-berlin'; it may manage only its own donor subscriptions",
+        (
+            "subscription 's-org' was created by another source; only that source or a coordinator may "
+            "replace or remove it (choose another subscription id)"
+        ),
         "no active subscription 's-org'",
     ]
     async with notify.service._sessions() as session:
