@@ -116,23 +116,8 @@ async def revoke_source(
     if reason is not None and len(reason) > _MAX_REASON:
         msg = f"reason must be at most {_MAX_REASON} characters"
         raise ValueError(msg)
-    async with _registry(settings, topic_prefix) as (session, prefix):
-        row = await _existing(session, source)
-        if row.revoked_at is not None:
-            return False
-        before = _registration(row)
-        row.revoked_at = now or dt.datetime.now(dt.UTC)
-        row.revoked_reason = reason or None
-        _audit(
-            session,
-            prefix,
-            actor=actor,
-            action="source.revoked",
-            source=source,
-            before=before,
-            after=_registration(row),
-        )
-        return True
+    revoked_at = now or dt.datetime.now(dt.UTC)
+    return await _set_standing(settings, source, (revoked_at, reason or None), actor, topic_prefix)
 
 
 async def enable_source(
@@ -143,17 +128,28 @@ async def enable_source(
     topic_prefix: str | None = None,
 ) -> bool:
     """Lift the revocation of ``source`` (``source.enabled``); False, recording nothing, if not revoked."""
+    return await _set_standing(settings, source, None, actor, topic_prefix)
+
+
+async def _set_standing(
+    settings: Settings | DatabaseSettings,
+    source: str,
+    revocation: tuple[dt.datetime, str | None] | None,
+    actor: str | None,
+    topic_prefix: str | None,
+) -> bool:
+    """Revoke (when and why) or enable (None) ``source``, audited; False when it already stood so."""
     async with _registry(settings, topic_prefix) as (session, prefix):
         row = await _existing(session, source)
-        if row.revoked_at is None:
+        if (row.revoked_at is not None) == (revocation is not None):
             return False
         before = _registration(row)
-        row.revoked_at, row.revoked_reason = None, None
+        row.revoked_at, row.revoked_reason = revocation if revocation is not None else (None, None)
         _audit(
             session,
             prefix,
             actor=actor,
-            action="source.enabled",
+            action="source.revoked" if revocation is not None else "source.enabled",
             source=source,
             before=before,
             after=_registration(row),
