@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import time
 
 from sqlalchemy import select
 
@@ -24,15 +24,8 @@ OWN = {
 
 
 def _event(offset: int, source: str) -> RawMessage:
-    return RawMessage(
-        topic=f"drx.{SUBSCRIPTIONS_IN.name}",
-        spec=SUBSCRIPTIONS_IN,
-        partition=0,
-        offset=offset,
-        timestamp_ms=int(time.time() * 1000),
-        value=b.encode(b.envelope("org.drx.subscription.set", OWN, source)),
-        headers=dict(b.HEADERS),
-    )
+    event = b.raw(SUBSCRIPTIONS_IN, "org.drx.subscription.set", OWN, source)
+    return dataclasses.replace(event, offset=offset)
 
 
 async def _rejections(notify) -> list[str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shlex
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -37,15 +37,7 @@ PUBLIC_ONLY = (
 
 
 def _raw(event_type: str, data: dict, source: str, offset: int) -> RawMessage:
-    return RawMessage(
-        topic=f"drx.{SUBSCRIPTIONS_IN.name}",
-        spec=SUBSCRIPTIONS_IN,
-        partition=0,
-        offset=offset,
-        timestamp_ms=int(time.time() * 1000),
-        value=b.encode(b.envelope(event_type, data, source)),
-        headers=dict(b.HEADERS),
-    )
+    return dataclasses.replace(b.raw(SUBSCRIPTIONS_IN, event_type, data, source), offset=offset)
 
 
 def _webhook(subscription_id: str, kind: str, party: str, url: str) -> dict:
