@@ -89,8 +89,15 @@ def fingerprint(address: str | None) -> str | None:
 
 def scrub(text: str) -> str:
     """``text`` with every URL and email address in it redacted (for error messages and logs)."""
-    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    text = _URL.sub(_redacted_url_in_text, text)
     return _EMAIL.sub(lambda m: redact_email(m.group(0)), text)
+
+
+def _redacted_url_in_text(match: re.Match[str]) -> str:
+    """A URL inside a sentence, redacted; the punctuation that ends the sentence stays outside it."""
+    url = match.group(0)
+    bare = url.rstrip(".,;:!?)")
+    return redact_url(bare) + url[len(bare) :]
 
 
 def redact_original(original: bytes) -> bytes:

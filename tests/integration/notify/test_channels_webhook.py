@@ -233,7 +233,8 @@ class TestWebhook:
             await sender.stop()
         assert error.retryable is False
         assert str(error) == (
-            f"not posted to {receiver.url}: the webhook host resolves to 127.0.0.1, a loopback address; "
+            f"not posted to {redact_url(receiver.url)}: "
+            "the webhook host resolves to 127.0.0.1, a loopback address; "
             "drx sends webhooks to public addresses only (an operator may allow a network with "
             "DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS)"
         )
@@ -253,7 +254,7 @@ class TestWebhook:
         error = await failure(channels, hook("http://drx-webhook.invalid/hooks"))
         assert error.retryable is True
         assert str(error).startswith(
-            "cannot post to http://drx-webhook.invalid/hooks: the webhook host does not resolve"
+            "cannot post to http://drx-webhook.invalid/…: the webhook host does not resolve"
         )
 
     async def test_tokens_in_the_url_stay_out_of_the_error(self, channels):

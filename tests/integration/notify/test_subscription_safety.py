@@ -23,6 +23,7 @@ from shared.db.models import AuditRecordRow, SubscriptionRow
 from shared.db.models.messaging import OutboxMessage
 from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
+from shared.redact import redact_url
 from shared.sources import add_source
 from tests.integration.notify.conftest import KEYS, PREFIX, match_event
 from tests.support import builders as b
@@ -251,7 +252,8 @@ async def test_a_redirect_is_not_followed(notify):
             await notify.service.handle(match_event())
             (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "dead", "the dead letter")
     assert row.attempts == 1  # a redirect is final: never followed, never retried
-    assert row.last_error == f"HTTP 302 from {redirecting} (redirects are not followed): Location: {target}"
+    shown, location = redact_url(redirecting), redact_url(target)  # URLs keep scheme and host only
+    assert row.last_error == f"HTTP 302 from {shown} (redirects are not followed): Location: {location}"
     assert inside.requests == []
 
 
@@ -262,7 +264,7 @@ async def test_a_long_answer_is_kept_as_a_short_excerpt_on_the_delivery_and_not_
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "dead", "the dead letter")
-    prefix = f"HTTP 422 from {talkative}: "
+    prefix = f"HTTP 422 from {redact_url(talkative)}: "
     assert row.last_error is not None
     assert row.last_error.startswith(
         prefix + "internal-metrics-start [2J process_open_fds 17 process_open_fds"
@@ -273,6 +275,5 @@ async def test_a_long_answer_is_kept_as_a_short_excerpt_on_the_delivery_and_not_
     audit = await _audit_text(notify)
     assert "internal-metrics-start" not in audit
     assert "process_open_fds" not in audit
-    assert (
-        f"HTTP 422 from {talkative}" in audit
-    )  # the dead letter's record says what happened, not what was said
+    # The dead letter's record says what happened, not what was said (the "…" is escaped in JSON).
+    assert f"HTTP 422 from {redact_url(talkative).removesuffix('…')}" in audit
