@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -17,6 +18,7 @@ __all__ = ["sources_app"]
 
 sources_app = typer.Typer(no_args_is_help=True, help="Who may post what: the source registry.")
 
+T = TypeVar("T")
 _SOURCE = Annotated[str, typer.Argument(help="The CloudEvents source, e.g. urn:drx:org:trc-gaziantep")]
 
 
@@ -30,11 +32,7 @@ def sources_add_command(
     """Register (or re-register) a source and what it may do."""
     from shared.sources import add_source
 
-    try:
-        asyncio.run(add_source(common.settings().database, source, role, party, name))
-    except ValueError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+    _registry(lambda: add_source(common.settings().database, source, role, party, name))
     console.print(f"{source} registered as {role} for {party}")
 
 
@@ -62,11 +60,7 @@ def sources_revoke_command(
     """Revoke a source: ingest and notify refuse everything it sends until it is enabled again."""
     from shared.sources import revoke_source
 
-    try:
-        changed = asyncio.run(revoke_source(common.settings().database, source, reason))
-    except ValueError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+    changed = _registry(lambda: revoke_source(common.settings().database, source, reason))
     console.print(f"{source} revoked" if changed else f"{source} was revoked already")
 
 
@@ -75,11 +69,7 @@ def sources_enable_command(source: _SOURCE) -> None:
     """Enable a revoked source again."""
     from shared.sources import enable_source
 
-    try:
-        changed = asyncio.run(enable_source(common.settings().database, source))
-    except ValueError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+    changed = _registry(lambda: enable_source(common.settings().database, source))
     console.print(f"{source} enabled" if changed else f"{source} was not revoked")
 
 
@@ -88,9 +78,14 @@ def sources_remove_command(source: _SOURCE) -> None:
     """Forget a source (prefer revoke: a removed source's past events name nobody)."""
     from shared.sources import remove_source
 
+    _registry(lambda: remove_source(common.settings().database, source))
+    console.print(f"{source} removed")
+
+
+def _registry(change: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run one change to the registry; a refusal (unknown source, bad value) is exit 2 with its reason."""
     try:
-        asyncio.run(remove_source(common.settings().database, source))
+        return asyncio.run(change())
     except ValueError as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"{source} removed")
