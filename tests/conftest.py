@@ -6,6 +6,7 @@ The servers start once per session, chosen by :mod:`tests.support.infra`.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -43,9 +44,14 @@ class DatabaseTestEnv:
 
 
 @pytest.fixture(scope="session")
-def kafka_broker() -> Iterator[RunningServer]:
+def kafka_broker(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
     with kafka_server() as server:
         yield server
+        if request.session.testsfailed and server.log_tail is not None:
+            # The broker's warnings are the first thing to read when a test timed out on Kafka;
+            # its working directory is gone once the session ends.
+            tail = server.log_tail(80)
+            print(f"\n--- the session's Kafka broker log (last lines) ---\n{tail}", file=sys.__stderr__)
 
 
 @pytest.fixture(scope="session")

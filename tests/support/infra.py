@@ -27,6 +27,7 @@ class RunningServer:
     address: str
     provider: str
     restart: Callable[[], None] | None = None
+    log_tail: Callable[[int], str] | None = None
 
 
 def docker_engine_answers() -> bool:
@@ -57,7 +58,10 @@ def kafka_server() -> Iterator[RunningServer]:
     server.start()
     try:
         yield RunningServer(
-            server.bootstrap_servers, f"apache-kafka {kafka_version()} from jars", server.restart
+            server.bootstrap_servers,
+            f"apache-kafka {kafka_version()} from jars",
+            restart=server.restart,
+            log_tail=server.log_tail,
         )
     finally:
         server.stop()
