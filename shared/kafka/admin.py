@@ -9,6 +9,8 @@ DescribeAcls v1, which Kafka 4.x still accepts) are sent through the admin clien
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,8 +196,13 @@ async def describe_acls(admin: AIOKafkaAdminClient) -> set[AclBinding]:
     return found
 
 
-async def provision_acls(settings: KafkaSettings, plan: list[AclBinding]) -> list[AclBinding]:
+async def provision_acls(
+    settings: KafkaSettings, plan: list[AclBinding], *, wait_s: float = 15.0
+) -> list[AclBinding]:
     """Create the ACLs of ``plan`` the cluster does not have yet; return those it created.
+
+    Returns once the broker reports them (they reach its authoriser a moment after the
+    controller accepts them), so a client that starts next is already held to them.
 
     Idempotent: a second run finds every binding and creates nothing. ACLs outside the plan
     are left alone (an operator's own grants stay; removing a binding is a deliberate
@@ -215,6 +222,18 @@ async def provision_acls(settings: KafkaSettings, plan: list[AclBinding]) -> lis
         ]
         if failures:
             raise RuntimeError("could not create ACLs: " + "; ".join(failures))
+        await _wait_for_acls(admin, set(missing), wait_s)
         return missing
     finally:
         await admin.close()
+
+
+async def _wait_for_acls(admin: AIOKafkaAdminClient, wanted: set[AclBinding], wait_s: float) -> None:
+    deadline = time.monotonic() + wait_s
+    pause = 0.05
+    while missing := wanted - await describe_acls(admin):
+        if time.monotonic() >= deadline:
+            shown = ", ".join(str(b) for b in sorted(missing)[:5])
+            raise RuntimeError(f"ACLs created but not in effect after {wait_s:g} s: {shown}")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 1.0)
