@@ -90,11 +90,20 @@ class TestProvisioning:
             await admin.close()
         assert found[f"{PREFIX}intake.subscriptions"]["retention.ms"] == str(CONTACTS_RETENTION_MS)
 
-    @pytest.mark.parametrize("item", ["trc=admin", "TRC=donor"])
-    def test_a_bad_integration_is_refused_with_exit_2_before_kafka_is_touched(self, secured, item):
+    @pytest.mark.parametrize(
+        ("item", "reason"),
+        [
+            (
+                "trc=admin",
+                "integration 'trc' has role 'admin'; a role is one of organisation, donor, coordinator",
+            ),
+            ("TRC=donor", "integration name 'TRC' must be 1-63 lower-case letters"),
+        ],
+    )
+    def test_a_bad_integration_is_refused_with_exit_2_before_kafka_is_touched(self, secured, item, reason):
         done = run_drx("topics", "create", "--integration", item, env=drx_env(secured.server, OPERATOR))
         assert done.returncode == 2
-        assert "role 'admin'" in done.stderr or "must be 1-63 lower-case letters" in done.stderr
+        assert reason in done.stderr
         assert "created" not in done.stdout
 
 
