@@ -35,7 +35,7 @@ from pydantic import SecretStr
 
 from shared.config import KafkaSettings
 from shared.infra._process import free_port
-from shared.infra.kafka import _SERVER_PROPERTIES, ApacheKafkaServer
+from shared.infra.kafka import ApacheKafkaServer
 from shared.infra.probe import kafka_round_trip
 
 __all__ = ["SUPER_USER", "SecureKafkaServer", "write_tls_material"]
@@ -153,10 +153,8 @@ class SecureKafkaServer(ApacheKafkaServer):
             f'username="{SUPER_USER}" password="{self.super_password}" '
             f'user_{SUPER_USER}="{self.super_password}";'
         )
-        base = _SERVER_PROPERTIES.format(
-            port=self.port, controller_port=self.controller_port, data_dir=data_dir
-        )
-        kept = "\n".join(
+        base = super()._server_properties(data_dir)
+        kept = "\n".join(  # the plain broker's settings, but for its listeners
             line
             for line in base.splitlines()
             if not line.startswith(

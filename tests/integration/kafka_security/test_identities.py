@@ -21,7 +21,7 @@ from aiokafka.errors import (
 
 from shared.config import KafkaSettings
 from shared.kafka.acls import OPERATOR, acl_plan
-from shared.kafka.configs import describe_topic_configs
+from shared.kafka.configs import describe_topic_configs, set_topic_configs
 from shared.kafka.topics import CONTACTS_RETENTION_MS, TOPICS
 from tests.integration.kafka_security.conftest import INTEGRATIONS, PREFIX, Secured, drx_env
 from tests.support.cli import run_drx
@@ -89,6 +89,25 @@ class TestProvisioning:
         finally:
             await admin.close()
         assert found[f"{PREFIX}intake.subscriptions"]["retention.ms"] == str(CONTACTS_RETENTION_MS)
+
+    async def test_the_operator_restores_a_longer_retention_and_a_worker_may_not_change_it(self, secured):
+        subscriptions = f"{PREFIX}intake.subscriptions"
+        week = str(7 * CONTACTS_RETENTION_MS)
+
+        async def alter(user: str) -> None:
+            admin = AIOKafkaAdminClient(**as_user(secured, user).client_options())
+            try:
+                await admin.start()
+                await set_topic_configs(admin, {subscriptions: {"retention.ms": week}})
+            finally:
+                await admin.close()
+
+        with pytest.raises(RuntimeError, match="could not set topic configs"):
+            await alter("drx-notify")
+        await alter(OPERATOR)
+        again = run_drx("topics", "create", env=drx_env(secured.server, OPERATOR))
+        assert again.returncode == 0, again.stderr
+        assert f"{subscriptions}: retention.ms {week} -> {CONTACTS_RETENTION_MS}" in again.stdout
 
     @pytest.mark.parametrize(
         ("item", "reason"),
