@@ -8,6 +8,7 @@ Both are what a deployment runs once before the workers start (deploy/k8s/migrat
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated
 
 import typer
@@ -32,20 +33,54 @@ def db_upgrade_command(revision: Annotated[str, typer.Argument()] = "head") -> N
 
 
 @topics_app.command("create")
-def topics_create_command() -> None:
+def topics_create_command(
+    integration: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=ROLE of a producing integration (principal drx-int-NAME; ROLE organisation, "
+            "donor or coordinator), given the Write ACLs of its role; repeatable. "
+            "Default: DRX_KAFKA_INTEGRATIONS, comma-separated.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Create every drx topic that is missing, with DRX_KAFKA_PARTITIONS partitions.
 
-    Existing topics get the configs drx needs (intake topics: the broker's timestamps); each
-    config it changes is printed.
+    Existing topics get the configs drx needs (intake topics: the broker's timestamps;
+    intake.subscriptions: a day's retention); each config it changes is printed. On a cluster
+    reached over SASL_* it also adds the ACLs drx's principals need (docs/kafka-identities.md),
+    printing each one it adds; safe to repeat.
     """
-    from shared.kafka.admin import provision_topics
+    from shared.kafka.acls import acl_plan, parse_integrations
+    from shared.kafka.admin import provision_acls, provision_topics
 
-    done = asyncio.run(provision_topics(common.settings().kafka))
+    items = integration or [i for i in os.environ.get("DRX_KAFKA_INTEGRATIONS", "").split(",") if i.strip()]
+    try:
+        integrations = parse_integrations(items)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--integration / DRX_KAFKA_INTEGRATIONS") from None
+    kafka = common.settings().kafka
+    done = asyncio.run(provision_topics(kafka))
     created = done.created
     console.print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
     console.print(f"changed {len(done.changed)} topic config(s)", highlight=False)
     for change in done.changed:
         console.print(f"  {change}", highlight=False, markup=False)
+    if not kafka.security_protocol.startswith("SASL_"):
+        if integrations:
+            console.print(
+                f"no ACLs written: Kafka is reached over {kafka.security_protocol}, without principals",
+                highlight=False,
+            )
+        return
+    plan = acl_plan(kafka.topic_prefix, integrations)
+    added = asyncio.run(provision_acls(kafka, plan))
+    if not added:
+        console.print(f"ACLs: all {len(plan)} already in place", highlight=False)
+    else:
+        console.print(f"added {len(added)} ACL(s) of {len(plan)}", highlight=False)
+    for binding in added:
+        console.print(f"  {binding}", highlight=False, markup=False)
 
 
 @topics_app.command("list")

@@ -195,9 +195,7 @@ class ApacheKafkaServer(LocalServer):
         data_dir = self.workdir / "data"
         config = self.workdir / "server.properties"
         fresh = not (data_dir / "meta.properties").exists()
-        config.write_text(
-            _SERVER_PROPERTIES.format(port=self.port, controller_port=self.controller_port, data_dir=data_dir)
-        )
+        config.write_text(self._server_properties(data_dir))
         if fresh:
             fmt = subprocess.run(  # noqa: S603 - fixed argv
                 [
@@ -208,6 +206,7 @@ class ApacheKafkaServer(LocalServer):
                     f"--cluster-id={_cluster_id()}",
                     "--config",
                     str(config),
+                    *self._format_options(),
                 ],
                 capture_output=True,
                 text=True,
@@ -225,6 +224,20 @@ class ApacheKafkaServer(LocalServer):
         self._wait_ready(deadline)
         return self.bootstrap_servers
 
+    def _server_properties(self, data_dir: Path) -> str:
+        """The broker's ``server.properties``; a subclass (``kafka_secure.py``) writes its own."""
+        return _SERVER_PROPERTIES.format(
+            port=self.port, controller_port=self.controller_port, data_dir=data_dir
+        )
+
+    def _format_options(self) -> list[str]:
+        """Extra ``kafka-storage format`` options (the secure broker's SCRAM users); none here."""
+        return []
+
+    def _probe(self, timeout: float) -> Coroutine[Any, Any, None]:
+        """The readiness round trip, with the clients' connection options."""
+        return kafka_round_trip(self.bootstrap_servers, timeout=timeout)
+
     def _wait_ready(self, deadline: float) -> None:
         last_error: BaseException | None = None
         while time.monotonic() < deadline:
@@ -235,9 +248,7 @@ class ApacheKafkaServer(LocalServer):
                 time.sleep(0.2)
                 continue
             try:
-                _run_apart(
-                    kafka_round_trip(self.bootstrap_servers, timeout=max(5.0, deadline - time.monotonic()))
-                )
+                _run_apart(self._probe(max(5.0, deadline - time.monotonic())))
             except Exception as error:  # noqa: BLE001 - any failure means "not ready yet"
                 last_error = error
                 time.sleep(0.5)

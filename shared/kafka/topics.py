@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BROKER_TIME", "TOPICS", "TopicSpec", "topic_name"]
+__all__ = ["BROKER_TIME", "CONTACTS_RETENTION_MS", "TOPICS", "TopicSpec", "topic_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +40,15 @@ PLEDGES_IN = TopicSpec(
 DECISIONS_IN = TopicSpec(
     "intake.decisions", "Match decisions by coordinators: confirm, reject, fulfilled, cancel", BROKER_TIME
 )
+CONTACTS_RETENTION_MS = 24 * 60 * 60 * 1000
+"""How long ``intake.subscriptions`` keeps a record: it holds subscribers' addresses as they sent
+them (docs/security.md, "Contact details"), and notify applies a record within moments, so a day
+is ample for a notify outage; ``drx topics create`` sets it on the topic even where it was longer."""
+
 SUBSCRIPTIONS_IN = TopicSpec(
     "intake.subscriptions",
     "Notification subscriptions set / removed, for systems that manage them",
-    BROKER_TIME,
+    (*BROKER_TIME, ("retention.ms", str(CONTACTS_RETENTION_MS))),
 )
 CANONICAL = TopicSpec("canonical", "Validated, normalised crisis/need/pledge/decision events for matching")
 MATCHES = TopicSpec("matches", "Match proposed / confirmed / rejected / expired / fulfilled / cancelled")
