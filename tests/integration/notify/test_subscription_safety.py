@@ -25,7 +25,7 @@ from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
 from shared.redact import redact_url
 from shared.sources import add_source
-from tests.integration.notify.conftest import PREFIX, match_event
+from tests.integration.notify.conftest import PREFIX, SECRETS_KEY, match_event
 from tests.support import builders as b
 from tests.support.cli import run_drx
 from tests.support.receivers import HttpReceiver
@@ -203,8 +203,13 @@ async def test_a_local_receiver_is_accepted_when_the_operator_allows_its_network
 
 
 def test_drx_subscribe_add_refuses_the_metadata_service_too(database):
-    env = {"DRX_DATABASE_URL": database.url, "DRX_KAFKA_TOPIC_PREFIX": PREFIX, "DRX_LOG_LEVEL": "WARNING"}
-    command = "subscribe add s-meta --recipient c --channel webhook --key-id k1 --address http://169.254.169.254/latest"
+    env = {
+        "DRX_DATABASE_URL": database.url,
+        "DRX_KAFKA_TOPIC_PREFIX": PREFIX,
+        "DRX_LOG_LEVEL": "WARNING",
+        "DRX_NOTIFY_SECRETS_KEY": SECRETS_KEY,
+    }
+    command = "subscribe add s-meta --recipient c --channel webhook --address http://169.254.169.254/latest"
     result = run_drx(*shlex.split(command), env=env)
     assert result.returncode == 2, result.stdout
     assert "169.254.169.254, a cloud metadata address" in " ".join(result.stderr.split())
