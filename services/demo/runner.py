@@ -324,6 +324,8 @@ class _Demo:
             "DRX_KAFKA_IDEMPOTENT_PRODUCER": "false",
             "DRX_DATABASE_URL": self.settings.database.sqlalchemy_url,
         }
+        if self.settings.notify.secrets_key is not None:  # this run's own, for drx subscribe secret
+            env["DRX_NOTIFY_SECRETS_KEY"] = self.settings.notify.secrets_key.get_secret_value()
         self.console.print(
             "\nThe stack stays up (workers included) until Ctrl-C. In another shell, paste these and use "
             "drx matches, drx coverage, drx deliveries, drx decide, drx audit verify:"
