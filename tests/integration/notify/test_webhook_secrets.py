@@ -9,6 +9,7 @@ rotation with an overlap, and the receiver recipe of docs/webhooks.md run agains
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import re
 import shlex
@@ -17,8 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from services.notify.sealing import Keyring, SealingError, key_id_of
 from services.notify.signing import SignatureError, verify
+from services.notify.webhook_secrets import rewrap_secrets, signing_secrets
+from shared.db.models import AuditRecordRow
 from tests.integration.notify.conftest import PREFIX, SECRETS_KEY, match_event
 from tests.support.cli import run_drx
 from tests.support.receivers import HttpReceiver, Received
@@ -211,3 +216,33 @@ async def test_reveal_refuses_an_unknown_subscription_and_without_the_key_no_web
     assert wrong.returncode == 2
     listed = await asyncio.to_thread(_drx, database, "subscribe list --all")
     assert "s-x" not in listed.stdout
+
+
+async def test_a_new_sealing_key_takes_over_after_rewrap_and_the_secrets_stay_the_same(notify):
+    """DRX_NOTIFY_SECRETS_KEY changes: the old key opens until rewrap, then the new one alone."""
+    issued = await notify.subscribe(
+        "s-org",
+        recipient_id=ORG,
+        recipient_kind="organisation",
+        channel="webhook",
+        address="http://127.0.0.1:9/",
+    )
+    assert issued is not None
+    old, new = base64.b64decode(SECRETS_KEY), b"n" * 32
+    sessions = notify.service._sessions
+    async with sessions.begin() as session:
+        moved = await rewrap_secrets(session, PREFIX, Keyring([new, old]), actor="operator")
+    assert moved == 1
+    async with sessions() as session:
+        now = dt.datetime.now(dt.UTC)
+        assert await signing_secrets(session, Keyring([new]), "s-org", now) == (issued.secret,)
+        with pytest.raises(SealingError, match="which is neither DRX_NOTIFY_SECRETS_KEY"):
+            await signing_secrets(session, Keyring([old]), "s-org", now)
+    audit = await _audit_after(notify, "subscription.secret_rewrapped")
+    assert audit == {"version": 1, "sealed_with": key_id_of(new), "fingerprint": issued.fingerprint}
+
+
+async def _audit_after(notify, action: str) -> dict:
+    async with notify.service._sessions() as session:
+        (after,) = await session.scalars(select(AuditRecordRow.after).where(AuditRecordRow.action == action))
+        return after
