@@ -20,7 +20,7 @@ from services.demo.invalid import invalid_events
 from services.demo.parties import Party, draw_donors, draw_organisations
 from services.demo.places import AFFECTED, DIASPORA
 from services.demo.posts import CRISIS_ID, event, need, pledge
-from services.demo.scenario import FORMAT, WEBHOOK_KEY_ID, WEBHOOK_URL
+from services.demo.scenario import FORMAT, WEBHOOK_URL
 
 __all__ = ["CRISIS_ID", "generate_scenario", "main"]
 
@@ -44,7 +44,6 @@ def _subscriptions(orgs: list[Party], people: list[Party]) -> list[dict[str, Any
             "recipient_kind": "coordinator",
             "channel": "webhook",
             "address": WEBHOOK_URL,
-            "key_id": WEBHOOK_KEY_ID,
             "sector": "health",
         },
         {
@@ -53,7 +52,6 @@ def _subscriptions(orgs: list[Party], people: list[Party]) -> list[dict[str, Any
             "recipient_kind": "coordinator",
             "channel": "webhook",
             "address": WEBHOOK_URL,
-            "key_id": WEBHOOK_KEY_ID,
             "sector": "shelter",
             "country": "TUR",
         },

@@ -1,7 +1,9 @@
 """A tiny webhook endpoint for the demo: asyncio and the standard library, on 127.0.0.1.
 
 It checks every request's signature the way docs/webhooks.md tells receivers to
-(``services.notify.signing.verify``), answers 200 (401 on a bad signature), and counts.
+(``services.notify.signing.verify``), answers 200 (401 on a bad signature), and counts. It stands
+in for the receivers of several subscriptions at one URL: ``secrets`` gives the secrets of a
+subscription the demo made (empty for any other), which the demo, as the operator, reveals.
 :func:`read_request` and :func:`signature_problem` are the receiving half on their own, which
 the tests' receivers (tests/support/receivers.py, the webhook channel's tests) use too.
 """
@@ -12,11 +14,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Self
 
 from services.notify.signing import verify
 
-__all__ = ["WebhookReceiver", "read_request", "signature_problem"]
+__all__ = ["SecretsOf", "WebhookReceiver", "read_request", "signature_problem"]
+
+SecretsOf = Callable[[str], Awaitable[Sequence[str]]]
+"""The secrets a receiver holds for a subscription id; empty when it is not one of its own."""
 
 _MAX_BODY = 1 << 20
 
@@ -40,10 +46,15 @@ async def read_request(
     return headers, await reader.readexactly(min(length, max_body))
 
 
-def signature_problem(keys: dict[str, str], headers: dict[str, str], body: bytes) -> str | None:
-    """None when the request's signature verifies now (docs/webhooks.md), else why it does not."""
+def signature_problem(
+    secrets: Sequence[str], subscription_id: str, headers: dict[str, str], body: bytes
+) -> str | None:
+    """None when the request verifies now at ``subscription_id``'s receiver holding ``secrets``
+    (docs/webhooks.md), else why it does not."""
+    if not secrets:
+        return f"no secret held for subscription {subscription_id!r}"
     try:
-        verify(keys, headers, body, now=dt.datetime.now(dt.UTC))
+        verify(secrets, subscription_id, headers, body, now=dt.datetime.now(dt.UTC))
     except ValueError as error:
         return str(error)
     return None
@@ -52,8 +63,8 @@ def signature_problem(keys: dict[str, str], headers: dict[str, str], body: bytes
 class WebhookReceiver:
     """Listens on a free port; ``url`` is where subscriptions point."""
 
-    def __init__(self, keys: dict[str, str]) -> None:
-        self.keys = keys
+    def __init__(self, secrets: SecretsOf) -> None:
+        self.secrets = secrets
         self.received = 0
         self.bad_signatures = 0
         self.kinds: dict[str, int] = {}
@@ -80,7 +91,8 @@ class WebhookReceiver:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             headers, body = await read_request(reader)
-            if signature_problem(self.keys, headers, body) is not None:
+            named = headers.get("x-drx-subscription", "")
+            if signature_problem(await self.secrets(named), named, headers, body) is not None:
                 self.bad_signatures += 1
                 status = 401
             else:

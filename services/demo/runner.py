@@ -15,6 +15,7 @@ the stack and the order of things; :mod:`services.demo.publisher` posts the step
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import ipaddress
@@ -36,7 +37,7 @@ from sqlalchemy import func, select
 from services.demo.observer import Observed, observe, wait_until_idle
 from services.demo.publisher import Publisher
 from services.demo.receiver import WebhookReceiver
-from services.demo.scenario import WEBHOOK_KEY_ID, Scenario
+from services.demo.scenario import Scenario
 from services.demo.summary import Summary, Tally, coverage_by_sector, match_rejections, render_summary
 from shared.config import (
     DatabaseSettings,
@@ -119,7 +120,8 @@ def _settings(bootstrap_servers: str, database_url: str) -> Settings:
         ),
         database=DatabaseSettings(url=SecretStr(database_url)),
         notify=NotifySettings(
-            webhook_keys={WEBHOOK_KEY_ID: secrets.token_hex(16)},
+            # made up per run: it seals the webhook subscriptions' secrets in this run's database
+            secrets_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode()),
             backoff_base_s=0.5,
             backoff_max_s=5.0,
             webhook_allow_networks=(_LOCAL,),  # the demo's webhook receiver listens on 127.0.0.1
@@ -142,11 +144,42 @@ class _Demo:
         self.observed = Observed(Tally())
         self.settle_problems: list[str] = []
         self.today = dt.datetime.now(dt.UTC).date()
+        self._revealed: dict[str, tuple[str, ...]] = {}
+        self._reveal_lock = asyncio.Lock()
 
     @property
     def tally(self) -> Tally:
         self.observed.tally.elapsed = time.monotonic() - self.started
         return self.observed.tally
+
+    async def _webhook_secrets(self, subscription_id: str) -> tuple[str, ...]:
+        """The secret of one of the scenario's webhook subscriptions, revealed the first time it is
+        needed, as an operator would with ``drx subscribe secret reveal`` (empty for any other id)."""
+        if subscription_id not in self.scenario.webhook_subscriptions:
+            return ()
+        async with self._reveal_lock:  # two requests at once must not both reveal
+            return await self._reveal(subscription_id)
+
+    async def _reveal(self, subscription_id: str) -> tuple[str, ...]:
+        from services.notify.webhook_secrets import SecretRefused, keyring_of, reveal_secret  # noqa: PLC0415
+
+        if subscription_id not in self._revealed:
+            keyring = keyring_of(self.settings.notify.sealing_keys())
+            assert keyring is not None
+            try:
+                async with self.sessions.begin() as session:
+                    issued = await reveal_secret(
+                        session,
+                        self.prefix,
+                        keyring,
+                        subscription_id,
+                        actor="drx demo",
+                        now=dt.datetime.now(dt.UTC),
+                    )
+            except SecretRefused:
+                return ()
+            self._revealed[subscription_id] = (issued.secret,)
+        return self._revealed[subscription_id]
 
     async def run(self, *, keep_running: bool) -> int:
         from services.ingest.app import IngestWorker  # noqa: PLC0415 - heavy imports, only when run
@@ -164,7 +197,7 @@ class _Demo:
         workers: list[Any] = []
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
-            receiver = await stack.enter_async_context(WebhookReceiver(self.settings.notify.webhook_keys))
+            receiver = await stack.enter_async_context(WebhookReceiver(self._webhook_secrets))
             self.receiver = receiver
             with self.console.status(
                 "creating topics, registering sources, starting ingest, matching and notify…"
@@ -291,6 +324,8 @@ class _Demo:
             "DRX_KAFKA_IDEMPOTENT_PRODUCER": "false",
             "DRX_DATABASE_URL": self.settings.database.sqlalchemy_url,
         }
+        if self.settings.notify.secrets_key is not None:  # this run's own, for drx subscribe secret
+            env["DRX_NOTIFY_SECRETS_KEY"] = self.settings.notify.secrets_key.get_secret_value()
         self.console.print(
             "\nThe stack stays up (workers included) until Ctrl-C. In another shell, paste these and use "
             "drx matches, drx coverage, drx deliveries, drx decide, drx audit verify:"

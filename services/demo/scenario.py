@@ -27,7 +27,6 @@ from shared.kafka.topics import TOPICS
 __all__ = [
     "DEFAULT_SCENARIO",
     "FORMAT",
-    "WEBHOOK_KEY_ID",
     "WEBHOOK_URL",
     "DecisionStep",
     "EventStep",
@@ -45,8 +44,6 @@ FORMAT = "drx-demo/1"
 DEFAULT_SCENARIO = "earthquake-tur-syr.json"
 WEBHOOK_URL = "$WEBHOOK_URL"
 """In a subscription's ``address``: the URL of the webhook receiver the demo starts."""
-WEBHOOK_KEY_ID = "demo"
-"""The signing key id the demo configures (its secret is made up per run)."""
 
 _RELATIVE_DATE = re.compile(r"^today(?:([+-])(\d{1,4}))?$")
 _INTAKE_TOPICS = frozenset(t.name for t in TOPICS if t.name.startswith("intake."))
@@ -158,6 +155,20 @@ class Scenario(_Model):
     @property
     def event_count(self) -> int:
         return sum(len(p.events) for p in self.phases)
+
+    @property
+    def webhook_subscriptions(self) -> frozenset[str]:
+        """The ids of the webhook subscriptions to the demo's receiver: the ones whose secrets it reveals."""
+        return frozenset(
+            e.data["subscription_id"]
+            for p in self.phases
+            for e in p.events
+            if isinstance(e, EventStep)
+            and e.type == "org.drx.subscription.set"
+            and isinstance(e.data, dict)
+            and e.data.get("channel") == "webhook"
+            and e.data.get("address") == WEBHOOK_URL
+        )
 
     @property
     def invalid_count(self) -> int:

@@ -10,6 +10,7 @@ from services.notify.channels import Channels
 from services.notify.delivery import DeliveryLoop
 from services.notify.handlers import register
 from services.notify.service import NotifyService
+from services.notify.webhook_secrets import keyring_of
 from shared.config import Settings
 from shared.scheduling import Job
 from shared.worker import Worker
@@ -31,6 +32,7 @@ class NotifyWorker(Worker):
             on_commit=self._committed,
             attempts=settings.worker.record_attempts,
             webhook_allow=settings.notify.webhook_allow_networks,
+            keyring=keyring_of(settings.notify.sealing_keys()),
         )
         register(self.broker, self.service, prefix, self.group_id)
 

@@ -14,7 +14,9 @@ connect), and redirects are not followed. Of a refusing receiver's answer drx ke
 a short excerpt of printable characters (:attr:`DeliveryError.answer`), for the delivery's last
 error; the audit record and the log line get :attr:`DeliveryError.summary`, without it.
 
-Receivers deduplicate on the delivery id, which is the same in every attempt: the
+A webhook is signed with its subscription's secrets (``services/notify/signing.py``): the delivery
+id, the subscription id, the timestamp and the body, so it verifies at that subscription's
+receiver only. Receivers deduplicate on the delivery id, which is the same in every attempt: the
 ``X-Drx-Delivery`` header and body field of a webhook, the ``Message-ID`` and
 ``X-Drx-Delivery`` headers of an email. See docs/webhooks.md for the receiving side.
 """
@@ -27,7 +29,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any, Literal
@@ -35,7 +37,13 @@ from typing import Any, Literal
 import aiosmtplib
 import httpx
 
-from services.notify.signing import HEADER_DELIVERY, HEADER_KEY_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from services.notify.signing import (
+    HEADER_DELIVERY,
+    HEADER_SIGNATURE,
+    HEADER_SUBSCRIPTION,
+    HEADER_TIMESTAMP,
+    sign,
+)
 from services.notify.targets import Refused, Unresolved, pin
 from shared.config import NotifySettings
 from shared.redact import redact_email, redact_url
@@ -44,7 +52,6 @@ __all__ = ["Channels", "DeliveryError", "Outgoing", "email_message", "message_id
 
 _USER_AGENT = "drx-notify/1"
 _SNIPPET = 200  # printable characters of a refusing endpoint's answer kept in the delivery's last error
-_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _EMAIL = re.compile(r"[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+")
 _DOT_ATOM = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _MAX_ID = 200
@@ -61,8 +68,8 @@ class Outgoing:
     subject: str
     text: str  # short human text (plain)
     payload: Mapping[str, Any]  # JSON-safe; the webhook body is {"delivery_id", "subject", "text", "data"}
-    key_id: str | None = None  # webhook signing key id
-    secret: str | None = None  # webhook signing secret
+    subscription_id: str | None = None  # a webhook's subscription: signed, and in X-Drx-Subscription
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # its signing secrets, current first
 
 
 class DeliveryError(Exception):
@@ -70,7 +77,7 @@ class DeliveryError(Exception):
 
     Retryable (transient): connection errors, timeouts, HTTP 408/425/429/5xx, SMTP 4xx. Final
     (permanent): other HTTP 3xx/4xx (e.g. 400/401/403/404/410/422), SMTP 5xx, and anything
-    wrong with the message itself (malformed address, missing signing key), and a webhook host
+    wrong with the message itself (malformed address, no signing secret), and a webhook host
     that resolves to an internal address.
 
     ``summary`` is what went wrong in drx's words; ``answer`` a short printable excerpt of what the
@@ -217,21 +224,28 @@ class Channels:
 
 
 def _signed(message: Outgoing, shown: str, now: dt.datetime) -> dict[str, Any]:
-    """The body and headers of a webhook request, signed with the message's key."""
-    if not message.key_id or not message.secret:
-        msg = f"no signing key for {shown} (key id {message.key_id!r})"
-        raise DeliveryError(msg, retryable=False)
-    if not _KEY_ID.fullmatch(message.key_id):
-        msg = f"key id {message.key_id!r} cannot go in a header"
+    """The body and headers of a webhook request, signed with its subscription's secrets."""
+    if not message.subscription_id or not message.secrets:
+        msg = f"no signing secret for {shown} (subscription {message.subscription_id!r})"
         raise DeliveryError(msg, retryable=False)
     body = webhook_body(message)
     timestamp = int(now.timestamp())
+    try:
+        signature = sign(
+            message.secrets,
+            delivery_id=message.delivery_id,
+            subscription_id=message.subscription_id,
+            timestamp=timestamp,
+            body=body,
+        )
+    except ValueError as error:
+        raise DeliveryError(f"cannot sign for {shown}: {error}", retryable=False) from None
     headers = {
         "Content-Type": "application/json",
         HEADER_DELIVERY: message.delivery_id,
+        HEADER_SUBSCRIPTION: message.subscription_id,
         HEADER_TIMESTAMP: str(timestamp),
-        HEADER_KEY_ID: message.key_id,
-        HEADER_SIGNATURE: sign(message.secret, timestamp, body),
+        HEADER_SIGNATURE: signature,
     }
     return {"content": body, "headers": headers}
 

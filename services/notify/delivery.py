@@ -5,7 +5,9 @@ One attempt is three short steps, none of which holds a lock while waiting on th
 1. **claim** (one transaction): due rows are taken with ``FOR UPDATE SKIP LOCKED`` and leased
    (``attempts + 1``, ``next_attempt_at`` pushed past the send timeout), so several notify
    workers never send the same row at once;
-2. **send**, outside any transaction, with the channel's timeout;
+2. **send**, outside any transaction, with the channel's timeout; a webhook is signed with the
+   secrets its subscription has at that moment (after a rotation, the new and, during the
+   overlap, the old one), opened from ``webhook_secrets`` just before;
 3. **record** (one transaction, only if the lease is still ours): ``sent`` with its
    ``org.drx.notification.sent`` event and audit record, or a retry time with backoff and jitter,
    or ``dead`` with the last error after ``max_attempts``. Those audit records name the cause
@@ -39,6 +41,8 @@ from services.notify.channels import Channels, DeliveryError, Outgoing
 from services.notify.domain import Digest, digest_period, retry_delay
 from services.notify.outputs import audit_attempt, audit_digested, digest_delivery, enqueue_sent
 from services.notify.repository import NotifyRepository
+from services.notify.sealing import SealingError
+from services.notify.webhook_secrets import keyring_of, signing_secrets
 from shared.config import NotifySettings
 from shared.db.models import DeliveryRow
 from shared.logging import get_logger
@@ -88,6 +92,7 @@ class DeliveryLoop:
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._keyring = keyring_of(settings.sealing_keys())
         self._retries = RetryLog(log, "delivery loop", Delays(first_s=poll_interval, max_s=MAX_PAUSE_S))
 
     # --- running ---------------------------------------------------------------------------------
@@ -157,7 +162,8 @@ class DeliveryLoop:
     async def attempt(self, claimed: Attempt) -> None:
         row = claimed.row
         try:
-            await self._channels.send(self._outgoing(row), now=self._clock())
+            now = self._clock()
+            await self._channels.send(await self._outgoing(row, now), now=now)
         except DeliveryError as error:
             await self._failed(claimed, str(error), retryable=error.retryable, summary=error.summary)
         except Exception as error:  # a bug in a channel must not kill the loop
@@ -167,12 +173,10 @@ class DeliveryLoop:
         else:
             await self._sent(claimed)
 
-    def _outgoing(self, row: dict[str, Any]) -> Outgoing:
-        key_id = row["key_id"]
-        secret = self._settings.webhook_keys.get(key_id) if key_id else None
-        if row["channel"] == "webhook" and secret is None:
-            msg = f"no signing secret for key id {key_id!r} (DRX_NOTIFY_WEBHOOK_KEYS)"
-            raise DeliveryError(msg, retryable=False)
+    async def _outgoing(self, row: dict[str, Any], now: dt.datetime) -> Outgoing:
+        secrets: tuple[str, ...] = ()
+        if row["channel"] == "webhook":
+            secrets = await self._secrets(row["subscription_id"], now)
         return Outgoing(
             delivery_id=row["delivery_id"],
             channel=row["channel"],
@@ -180,9 +184,27 @@ class DeliveryLoop:
             subject=row["subject"],
             text=row["text"],
             payload=row["payload"],
-            key_id=key_id,
-            secret=secret,
+            subscription_id=row["subscription_id"],
+            secrets=secrets,
         )
+
+    async def _secrets(self, subscription_id: str, now: dt.datetime) -> tuple[str, ...]:
+        """The subscription's signing secrets now; a delivery that cannot be signed is not sent."""
+        if self._keyring is None:
+            msg = f"no signing secret for subscription {subscription_id!r}: DRX_NOTIFY_SECRETS_KEY is not set"
+            raise DeliveryError(msg, retryable=False)
+        async with self._sessions() as session:
+            try:
+                secrets = await signing_secrets(session, self._keyring, subscription_id, now)
+            except SealingError as error:
+                raise DeliveryError(str(error), retryable=False) from None
+        if not secrets:
+            msg = (
+                f"no signing secret for subscription {subscription_id!r} "
+                f"(the operator makes one: drx subscribe secret reveal {subscription_id})"
+            )
+            raise DeliveryError(msg, retryable=False)
+        return secrets
 
     async def _sent(self, claimed: Attempt) -> None:
         now = self._clock()
@@ -285,5 +307,5 @@ def _digest_mode(mode: str) -> Digest:
 
 
 def _as_dict(row: DeliveryRow) -> dict[str, Any]:
-    columns = (*_COLUMNS, "address", "key_id", "payload", "match_id", "need_id", *_CAUSE)
+    columns = (*_COLUMNS, "subscription_id", "address", "payload", "match_id", "need_id", *_CAUSE)
     return {column: getattr(row, column) for column in columns}

@@ -74,7 +74,6 @@ class SubscriptionView:
     sector: str | None = None
     category: str | None = None
     address: str | None = None
-    key_id: str | None = None
 
     def covers(self, crisis_id: str, country: str, sector: str, category: str) -> bool:
         """Whether a coordinator subscription's filters all accept this need."""

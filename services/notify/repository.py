@@ -1,4 +1,5 @@
-"""Notify's database edge: the source registry it reads, its subscriptions and deliveries.
+"""Notify's database edge: the source registry it reads, its subscriptions, their sealed webhook
+secrets and deliveries.
 
 All SQL notify runs is here, inside the caller's transaction. Rows become plain values
 (:class:`SubscriptionView`, :class:`RegisteredSource`) before the rules in ``domain.py`` see them.
@@ -10,12 +11,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, delete, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.domain import Audience, HeldSubscription, Party, RegisteredSource, SubscriptionView
-from shared.db.models import DeliveryRow, SourceRow, SubscriptionRow
+from shared.db.models import DeliveryRow, SourceRow, SubscriptionRow, WebhookSecretRow
 from shared.events.outbound import MatchUpdated, NeedCoverage
 
 __all__ = ["NotifyRepository", "view"]
@@ -34,7 +35,6 @@ def view(row: SubscriptionRow) -> SubscriptionView:
         sector=row.sector,
         category=row.category,
         address=row.address,
-        key_id=row.key_id,
     )
 
 
@@ -134,6 +134,56 @@ class NotifyRepository:
             )
         )
         return [view(row) for row in rows]
+
+    # --- webhook secrets (sealed; services/notify/webhook_secrets.py opens them) ---------------------
+
+    async def current_secret(self, subscription_id: str) -> WebhookSecretRow | None:
+        """The subscription's current secret (the one without ``retires_at``), locked."""
+        return await self._session.scalar(
+            select(WebhookSecretRow)
+            .where(WebhookSecretRow.subscription_id == subscription_id, WebhookSecretRow.retires_at.is_(None))
+            .with_for_update()
+        )
+
+    async def signing_secrets(self, subscription_id: str, now: dt.datetime) -> list[WebhookSecretRow]:
+        """The secrets that sign for the subscription at ``now``: the current one, then one in its overlap."""
+        rows = await self._session.scalars(
+            select(WebhookSecretRow)
+            .where(
+                WebhookSecretRow.subscription_id == subscription_id,
+                or_(WebhookSecretRow.retires_at.is_(None), WebhookSecretRow.retires_at > now),
+            )
+            .order_by(WebhookSecretRow.version.desc())
+        )
+        return list(rows)
+
+    async def drop_retiring_secrets(self, subscription_id: str) -> None:
+        """Delete the subscription's secrets that were already replaced (in their overlap or past it)."""
+        await self._session.execute(
+            delete(WebhookSecretRow).where(
+                WebhookSecretRow.subscription_id == subscription_id, WebhookSecretRow.retires_at.is_not(None)
+            )
+        )
+
+    async def latest_secret_version(self, subscription_id: str) -> int:
+        version = await self._session.scalar(
+            select(func.max(WebhookSecretRow.version)).where(
+                WebhookSecretRow.subscription_id == subscription_id
+            )
+        )
+        return int(version or 0)
+
+    def add_secret(self, row: WebhookSecretRow) -> None:
+        self._session.add(row)
+
+    async def all_secrets(self) -> list[WebhookSecretRow]:
+        """Every sealed secret, locked (for rewrapping them with a new key)."""
+        rows = await self._session.scalars(
+            select(WebhookSecretRow)
+            .order_by(WebhookSecretRow.subscription_id, WebhookSecretRow.version)
+            .with_for_update()
+        )
+        return list(rows)
 
     # --- deliveries --------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from services.notify.domain import (
 )
 from services.notify.outputs import NOTIFY_SOURCE, audit_planned, enqueue_sent, planned_delivery
 from services.notify.repository import NotifyRepository
+from services.notify.sealing import Keyring
 from services.notify.subscriptions import remove_subscription, set_subscription
 from services.notify.targets import check_webhook
 from services.notify.templates import (
@@ -41,6 +42,7 @@ from services.notify.templates import (
     render_match,
     render_reminder,
 )
+from services.notify.webhook_secrets import NO_KEY
 from shared import inbox
 from shared.events.envelope import CloudEvent
 from shared.events.inbound import SubscriptionRemoved, SubscriptionSet
@@ -75,6 +77,7 @@ class NotifyService:
         on_commit: Callable[[], None] | None = None,
         attempts: int = 3,
         webhook_allow: tuple[Network, ...] = (),
+        keyring: Keyring | None = None,
     ) -> None:
         self._sessions = sessions
         self.prefix = topic_prefix
@@ -83,6 +86,7 @@ class NotifyService:
         self._on_commit = on_commit or (lambda: None)
         self._guard = RecordGuard(attempts)
         self._allow = webhook_allow  # DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS: internal networks webhooks may reach
+        self._keyring = keyring  # DRX_NOTIFY_SECRETS_KEY: seals each webhook subscription's secret
 
     async def handle_subscription(self, raw: RawMessage) -> Result:
         """Apply one ``intake.subscriptions`` record, or reject it with the reason.
@@ -147,8 +151,16 @@ class NotifyService:
         if isinstance(data, SubscriptionSet):
             if data.channel == "webhook" and (refused := await check_webhook(data.address, self._allow)):
                 return refused
+            if data.channel == "webhook" and self._keyring is None:
+                return NO_KEY
             await set_subscription(
-                session, self.prefix, data, actor=envelope.source, causing_event_id=envelope.id
+                session,
+                self.prefix,
+                data,
+                actor=envelope.source,
+                keyring=self._keyring,
+                now=self.clock(),
+                causing_event_id=envelope.id,
             )
         elif not await remove_subscription(
             session, self.prefix, subscription_id, actor=envelope.source, causing_event_id=envelope.id

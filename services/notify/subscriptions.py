@@ -2,18 +2,22 @@
 
 Two doors lead here: ``drx subscribe add|remove|list`` and the ``intake.subscriptions`` topic
 (``org.drx.subscription.set`` / ``.removed``, applied by the notify worker). Both validate with
-the same model, :class:`shared.events.inbound.SubscriptionSet`. Who may manage a subscription is a
+the same model, :class:`shared.events.inbound.SubscriptionSet`. A new webhook subscription gets its
+signing secret here, generated and sealed by ``webhook_secrets.py``. Who may manage a subscription is a
 rule, :func:`services.notify.domain.authorise`; the SQL is in ``repository.py``. The audit
 records keep the address redacted, with its SHA-256 (``shared/redact.py``), never the address.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.repository import NotifyRepository
+from services.notify.sealing import Keyring
+from services.notify.webhook_secrets import NO_KEY, Issued, SecretRefused, issue_secret
 from shared import audit
 from shared.db.models import SubscriptionRow
 from shared.events.inbound import SubscriptionSet
@@ -26,7 +30,6 @@ _FIELDS = (
     "recipient_kind",
     "channel",
     "address",
-    "key_id",
     "digest",
     "crisis_id",
     "country",
@@ -57,13 +60,23 @@ async def set_subscription(
     sub: SubscriptionSet,
     *,
     actor: str,
+    keyring: Keyring | None = None,
+    reveal: bool = False,
+    now: dt.datetime | None = None,
     causing_event_id: str | None = None,
-) -> None:
+) -> Issued | None:
     """Add ``sub`` or replace the subscription with its id (and reactivate it).
 
     A new subscription is owned by ``actor`` (the source, or the operator); a replaced one keeps
     its owner, so a coordinator's change does not take it from the party that made it.
+
+    A webhook subscription without a secret gets one, sealed with ``keyring`` (required for
+    webhooks: :class:`SecretRefused` without it): the new secret is returned, to be shown after
+    the commit when ``reveal`` (``drx subscribe add``), else kept for ``drx subscribe secret
+    reveal``. A replaced subscription keeps its secret; None then.
     """
+    if sub.channel == "webhook" and keyring is None:
+        raise SecretRefused(NO_KEY)
     repo = NotifyRepository(session)
     held = await repo.subscription(sub.subscription_id, lock=True)
     before = _state(held)
@@ -80,6 +93,18 @@ async def set_subscription(
         causing_event_id=causing_event_id,
     )
     audit.record(session, prefix, entry)
+    if sub.channel != "webhook" or keyring is None:
+        return None
+    return await issue_secret(
+        session,
+        prefix,
+        keyring,
+        sub.subscription_id,
+        actor=actor,
+        now=now or dt.datetime.now(dt.UTC),
+        reveal=reveal,
+        causing_event_id=causing_event_id,
+    )
 
 
 async def remove_subscription(

@@ -1,9 +1,10 @@
-"""How notify reaches people: ``DRX_NOTIFY_*`` (SMTP, webhook keys, timeouts, retries, concurrency)."""
+"""How notify reaches people: ``DRX_NOTIFY_*`` (SMTP, the key sealing webhook secrets, timeouts, retries)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
-import json
 import re
 from email.utils import parseaddr
 from typing import Annotated
@@ -15,12 +16,12 @@ from shared.config.common import MAX_PORT
 
 __all__ = ["NotifySettings"]
 
-_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SECRETS_KEY_BYTES = 32  # AES-256
 _PUBLIC_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
 class NotifySettings(BaseSettings):
-    """How notify reaches people: SMTP, webhook signing keys, timeouts, retries and concurrency."""
+    """How notify reaches people: SMTP, webhook secrets' sealing key, timeouts, retries and concurrency."""
 
     model_config = SettingsConfigDict(env_prefix="DRX_NOTIFY_", extra="forbid")
 
@@ -30,11 +31,15 @@ class NotifySettings(BaseSettings):
         le=300,
         description="The longest one delivery attempt may take, webhook request or SMTP conversation.",
     )
-    webhook_keys: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=dict,
-        repr=False,
-        description='Webhook signing secrets by key id, a JSON object: {"k1": "secret"}. '
-        "Subscriptions name a key id, never a secret.",
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="The key that encrypts each webhook subscription's signing secret in PostgreSQL: "
+        "32 random bytes in base64 (`openssl rand -base64 32`). Webhook subscriptions need it.",
+    )
+    secrets_old_keys: SecretStr | None = Field(
+        default=None,
+        description="Earlier secrets keys, comma-separated base64, still read while "
+        "`drx subscribe secret rewrap` moves every secret to the current key.",
     )
     smtp_host: str = Field(default="127.0.0.1", min_length=1, description="SMTP server host name.")
     smtp_port: int = Field(default=25, ge=1, le=MAX_PORT, description="SMTP server port.")
@@ -87,28 +92,39 @@ class NotifySettings(BaseSettings):
                 raise ValueError(msg) from None
         return tuple(networks)
 
-    @field_validator("webhook_keys", mode="before")
+    @field_validator("secrets_key", "secrets_old_keys", mode="before")
     @classmethod
-    def _keys_json(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        try:
-            return json.loads(value)
-        except ValueError:
-            msg = 'must be a JSON object of key id to secret, e.g. {"k1": "…"}'
-            raise ValueError(msg) from None
-
-    @field_validator("webhook_keys")
-    @classmethod
-    def _keys(cls, value: dict[str, str]) -> dict[str, str]:
-        for key_id, secret in value.items():
-            if not _KEY_ID.fullmatch(key_id):
-                msg = f"key id {key_id!r} must be 1-64 letters, digits, '.', '_' or '-'"
-                raise ValueError(msg)
-            if not secret:
-                msg = f"the secret of key id {key_id!r} is empty"
-                raise ValueError(msg)
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty variable (a manifest's placeholder) is no key, not a malformed one."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
         return value
+
+    @field_validator("secrets_key", "secrets_old_keys")
+    @classmethod
+    def _sealing_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Each key is 32 bytes in base64; the message never quotes a key."""
+        if value is not None:
+            for number, key in enumerate(value.get_secret_value().split(","), start=1):
+                try:
+                    raw = base64.b64decode(key.strip(), validate=True)
+                except (binascii.Error, ValueError):
+                    raw = b""
+                if len(raw) != _SECRETS_KEY_BYTES:
+                    msg = f"key {number} is not 32 bytes in base64 (make one with `openssl rand -base64 32`)"
+                    raise ValueError(msg)
+        return value
+
+    def sealing_keys(self) -> tuple[bytes, ...]:
+        """The secrets key first, then the old ones; empty when no key is set."""
+        if self.secrets_key is None:
+            return ()
+        keys = [self.secrets_key.get_secret_value()]
+        if self.secrets_old_keys is not None:
+            keys += self.secrets_old_keys.get_secret_value().split(",")
+        return tuple(base64.b64decode(key.strip()) for key in keys)
 
     @field_validator("email_from")
     @classmethod
@@ -131,6 +147,9 @@ class NotifySettings(BaseSettings):
     def _consistent(self) -> NotifySettings:
         if self.backoff_max_s < self.backoff_base_s:
             msg = "DRX_NOTIFY_BACKOFF_MAX_S must be at least DRX_NOTIFY_BACKOFF_BASE_S"
+            raise ValueError(msg)
+        if self.secrets_old_keys is not None and self.secrets_key is None:
+            msg = "DRX_NOTIFY_SECRETS_OLD_KEYS needs DRX_NOTIFY_SECRETS_KEY, the key secrets move to"
             raise ValueError(msg)
         if (self.smtp_username is None) != (self.smtp_password is None):
             msg = "DRX_NOTIFY_SMTP_USERNAME and DRX_NOTIFY_SMTP_PASSWORD go together"

@@ -190,6 +190,10 @@ class SubscriptionSet(_Data):
     A coordinator hears of proposals and expiries whose need passes every filter given (no filter:
     everything). An organisation or donor (``recipient_id`` = its id) hears of every match of its
     own needs or pledges. Sending it again with the same ``subscription_id`` replaces it.
+
+    A webhook subscription names no secret: drx generates its signing secret and the operator
+    hands it over (docs/webhooks.md). Its ``subscription_id`` has no ``.``, which separates the
+    fields of the signed string.
     """
 
     subscription_id: EntityId
@@ -199,14 +203,24 @@ class SubscriptionSet(_Data):
     address: ShortText | None = Field(
         default=None, description="URL (webhook) or email address; none for kafka."
     )
-    key_id: ShortText | None = Field(
-        default=None, description="Webhook signing key id; its secret is in DRX_NOTIFY_WEBHOOK_KEYS."
-    )
     digest: Literal["off", "hourly", "daily"] = "off"
     crisis_id: EntityId | None = None
     country: CountryCode | None = None
     sector: Sector | None = None
     category: Category | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_key_id(cls, value: object) -> object:
+        """``key_id`` named an operator-configured secret, which any subscriber could borrow; it is gone."""
+        if isinstance(value, dict) and "key_id" in value:
+            msg = (
+                "key_id is no longer accepted: drx generates each webhook subscription's own signing "
+                "secret; send the subscription without key_id and get the secret from the drx "
+                "operator (docs/webhooks.md)"
+            )
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _reachable(self) -> SubscriptionSet:
@@ -218,8 +232,8 @@ class SubscriptionSet(_Data):
         if self.channel == "webhook":
             if not re.match(_URL, self.address or ""):
                 problems.append(f"a webhook subscription needs an http(s) URL, got {_shape(self.address)}")
-            if self.key_id is None:
-                problems.append("a webhook subscription needs key_id (webhooks are always signed)")
+            if "." in self.subscription_id:
+                problems.append("a webhook subscription id has no '.' (it separates the signed fields)")
         if self.channel == "kafka" and self.digest != "off":
             problems.append("digests are for email and webhook; kafka readers batch for themselves")
         filters = (self.crisis_id, self.country, self.sector, self.category)

@@ -9,8 +9,8 @@ on conditions with timeouts; nothing sleeps and hopes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from services.notify.subscriptions import set_subscription
+from services.notify.webhook_secrets import keyring_of
 from shared.config import Settings
 from shared.db.models import DeliveryRow, OutboxMessage
 from shared.db.session import create_engine, create_session_factory
@@ -35,7 +36,7 @@ from tests.support.provision import provision
 from tests.support.receivers import HttpReceiver, SmtpReceiver
 from tests.support.workers import WorkerProcess
 
-KEYS = {"k1": "fault-suite-secret"}
+SECRETS_KEY = base64.b64encode(b"fault-suite-sealing-key-32-bytes").decode()
 
 
 @dataclass
@@ -83,14 +84,14 @@ class Stack:
             DRX_DATABASE_POOL_SIZE="3",
             DRX_LOG_FORMAT="json",
             DRX_SCHEDULE_ENABLED="false",
-            DRX_NOTIFY_WEBHOOK_KEYS=json.dumps(KEYS),
+            DRX_NOTIFY_SECRETS_KEY=SECRETS_KEY,
             DRX_NOTIFY_BACKOFF_BASE_S="0.2",
             DRX_NOTIFY_BACKOFF_MAX_S="1.0",
             DRX_NOTIFY_MAX_ATTEMPTS="100",
             DRX_NOTIFY_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",  # the receivers listen on 127.0.0.1
         )
         self.workers: list[SupervisedWorker] = []
-        self.receiver = HttpReceiver(KEYS)  # the coordinator's webhook
+        self.receiver = HttpReceiver()  # the coordinator's webhook
         self.smtp = SmtpReceiver()  # the organisation's and the donor's email
         self.env |= {"DRX_NOTIFY_SMTP_HOST": "127.0.0.1", "DRX_NOTIFY_SMTP_PORT": str(self.smtp.port)}
         self.engine = create_engine(settings.database)
@@ -114,7 +115,6 @@ class Stack:
                 recipient_kind="coordinator",
                 channel="webhook",
                 address=self.receiver.url,
-                key_id="k1",
             ),
             SubscriptionSet(
                 subscription_id="fault-organisation",
@@ -132,8 +132,13 @@ class Stack:
             ),
         ]
         async with self.sessions.begin() as session:
+            keyring = keyring_of((base64.b64decode(SECRETS_KEY),))
             for subscription in subscriptions:
-                await set_subscription(session, self.prefix, subscription, actor="fault-suite")
+                issued = await set_subscription(
+                    session, self.prefix, subscription, actor="fault-suite", keyring=keyring, reveal=True
+                )
+                if issued is not None:
+                    self.receiver.hold_secret(subscription.subscription_id, issued.secret)
         self.producer = await self._exit.enter_async_context(Producer(self.settings.kafka.bootstrap_servers))
         topics = [topic_name(self.prefix, t) for t in (CANONICAL, MATCHES, REJECTED)]
         self.out = await self._exit.enter_async_context(

@@ -13,9 +13,22 @@ import pytest
 from services.notify.channels import Channels, DeliveryError, Outgoing
 from shared.config import NotifySettings
 
-__all__ = ["KEYS", "NOW", "TIMEOUT_S", "failure", "hook", "mail", "settings", "signed_now"]
+__all__ = [
+    "NEW_SECRET",
+    "NOW",
+    "SECRET",
+    "SUBSCRIPTION",
+    "TIMEOUT_S",
+    "failure",
+    "hook",
+    "mail",
+    "settings",
+    "signed_now",
+]
 
-KEYS = {"k1": "first-secret", "k2": "second-secret"}
+SUBSCRIPTION = "s-org"
+SECRET = "whsec_first-secret"
+NEW_SECRET = "whsec_second-secret"  # after a rotation
 NOW = dt.datetime.now(dt.UTC)  # for email dates; webhooks are signed at signed_now()
 TIMEOUT_S = 0.5
 
@@ -41,14 +54,14 @@ def hook(url: str, **changes) -> Outgoing:
         "subject": "Proposed: 250 piece for Blankets",
         "text": "250 \u00e7ad\u0131r battaniyesi, Gaziantep \u2013 `drx decide confirm m-3f2a9c`.",
         "payload": {"kind": "match.proposed", "match": {"match_id": "m-3f2a9c", "quantity": 250}},
-        "key_id": "k1",
-        "secret": KEYS["k1"],
+        "subscription_id": SUBSCRIPTION,
+        "secrets": (SECRET,),
     }
     return Outgoing(**{**fields, **changes})
 
 
 def mail(address: str = "leyla@example.org", **changes) -> Outgoing:
-    return hook(address, channel="email", key_id=None, secret=None, **changes)
+    return hook(address, channel="email", subscription_id=None, secrets=(), **changes)
 
 
 async def failure(sender: Channels, message: Outgoing) -> DeliveryError:

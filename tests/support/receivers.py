@@ -1,8 +1,11 @@
 """Real local servers that receive what notify sends: an HTTP webhook receiver and an SMTP server.
 
-Both listen on 127.0.0.1 on a free port and record what arrives. The HTTP receiver verifies
-signatures with the documented recipe (``services.notify.signing.verify``) and can be told to
-fail a number of times, to answer with a given status, or to hold requests until released.
+Both listen on 127.0.0.1 on a free port and record what arrives. The HTTP receiver is the
+receiver of the subscriptions it was told about (:meth:`HttpReceiver.hold_secret`, with the
+secret the test got from drx, before anything is sent): it verifies each request with the
+documented recipe (``services.notify.signing.verify``) as the receiver of the subscription the
+request names, and refuses requests for any other subscription. It can
+be told to fail a number of times, to answer with a given status, or to hold requests until released.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class Received:
 class HttpReceiver:
     """A webhook endpoint. ``status`` answers every request after ``fail_first`` 503s."""
 
-    keys: dict[str, str]
+    held: dict[str, list[str]] = field(default_factory=dict)  # its subscriptions' secrets
     status: int = 200
     fail_first: int = 0
     hold: asyncio.Event | None = None  # when set: requests wait for it before answering
@@ -63,6 +66,10 @@ class HttpReceiver:
         """Requests answered 2xx with a valid signature, in arrival order."""
         return [r for r in self.requests if r.verified is None and (r.answered or 0) // 100 == 2]
 
+    def hold_secret(self, subscription_id: str, *secrets: str) -> None:
+        """Be ``subscription_id``'s receiver, holding ``secrets`` (as its subscriber was given them)."""
+        self.held[subscription_id] = list(secrets)
+
     async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self
@@ -78,7 +85,8 @@ class HttpReceiver:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             headers, body = await read_request(reader)
-            problem = signature_problem(self.keys, headers, body)
+            named = headers.get("x-drx-subscription", "")
+            problem = signature_problem(self.held.get(named, []), named, headers, body)
             received = Received(headers, body, problem)
             self.requests.append(received)
             if self.hold is not None:

@@ -7,7 +7,7 @@ from shared.db.models.audit import AuditRecordRow
 from shared.db.models.ingest import CrisisRow, NeedRow, PledgeRow, SourceRow
 from shared.db.models.matching import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.db.models.messaging import OutboxMessage, ProcessedEvent
-from shared.db.models.notify import DeliveryRow, SubscriptionRow
+from shared.db.models.notify import DeliveryRow, SubscriptionRow, WebhookSecretRow
 from shared.db.models.scheduling import JobRunRow
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "ProcessedEvent",
     "SourceRow",
     "SubscriptionRow",
+    "WebhookSecretRow",
 ]

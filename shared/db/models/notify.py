@@ -1,4 +1,4 @@
-"""Tables owned by the notify service: who wants to hear what, and every delivery.
+"""Tables owned by the notify service: who wants to hear what, their webhook secrets, every delivery.
 
 ``deliveries`` has one row per (recipient, channel, kind, subject): its primary key is derived
 from those four (``services.notify.domain.delivery_id``), so a redelivered match event, a
@@ -10,13 +10,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base
 
-__all__ = ["DeliveryRow", "SubscriptionRow"]
+__all__ = ["DeliveryRow", "SubscriptionRow", "WebhookSecretRow"]
 
 
 class SubscriptionRow(Base):
@@ -28,7 +40,6 @@ class SubscriptionRow(Base):
         CheckConstraint("channel IN ('webhook', 'email', 'kafka')", name="channel"),
         CheckConstraint("digest IN ('off', 'hourly', 'daily')", name="digest"),
         CheckConstraint("channel = 'kafka' OR address IS NOT NULL", name="address_for_channel"),
-        CheckConstraint("channel <> 'webhook' OR key_id IS NOT NULL", name="webhook_is_signed"),
     )
 
     subscription_id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -36,7 +47,6 @@ class SubscriptionRow(Base):
     recipient_kind: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str | None] = mapped_column(String(500))
-    key_id: Mapped[str | None] = mapped_column(String(100))
     digest: Mapped[str] = mapped_column(String(10), server_default="off")
     crisis_id: Mapped[str | None] = mapped_column(String(100))
     country: Mapped[str | None] = mapped_column(String(3))
@@ -47,6 +57,38 @@ class SubscriptionRow(Base):
     # Who created it: the CloudEvents source of its first subscription.set, or the operator's actor
     # for drx subscribe add. Only it (or a coordinator) may replace or remove it; None before 0010.
     owner_source: Mapped[str | None] = mapped_column(String(200))
+
+
+class WebhookSecretRow(Base):
+    """A webhook subscription's signing secret, sealed (``services/notify/sealing.py``), one row per version.
+
+    The current secret has no ``retires_at``; after a rotation the one it replaced signs too
+    until ``retires_at`` (the overlap), and rows past it are deleted at the next rotation.
+    ``revealed_at`` is when the secret was shown (once). The plaintext is never stored.
+    """
+
+    __tablename__ = "webhook_secrets"
+    __table_args__ = (
+        CheckConstraint("version >= 1", name="version"),
+        Index(
+            "uq__webhook_secrets__current",
+            "subscription_id",
+            unique=True,
+            postgresql_where=text("retires_at IS NULL"),
+        ),
+    )
+
+    subscription_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("subscriptions.subscription_id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))  # which DRX_NOTIFY_SECRETS_KEY sealed it
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revealed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    retires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DeliveryRow(Base):
@@ -77,7 +119,6 @@ class DeliveryRow(Base):
     recipient_kind: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str | None] = mapped_column(String(500))
-    key_id: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(200))
     match_id: Mapped[str | None] = mapped_column(String(100))

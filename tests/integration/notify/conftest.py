@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -7,11 +8,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify.channels import Channels
 from services.notify.delivery import DeliveryLoop
 from services.notify.service import NotifyService
 from services.notify.subscriptions import set_subscription
+from services.notify.webhook_secrets import Issued, keyring_of, reveal_secret, rotate_secret
 from shared.config import NotifySettings
 from shared.db.models import DeliveryRow
 from shared.db.session import create_engine, create_session_factory
@@ -19,9 +22,9 @@ from shared.events.envelope import CloudEvent
 from shared.events.examples import EXAMPLES
 from shared.events.inbound import SubscriptionSet
 from tests.support.kafka import eventually
-from tests.support.receivers import SmtpReceiver
+from tests.support.receivers import HttpReceiver, SmtpReceiver
 
-KEYS = {"k1": "test-secret-one"}
+SECRETS_KEY = base64.b64encode(b"notify-tests-sealing-key-32bytes").decode()
 PREFIX = "t-notify."
 
 
@@ -66,10 +69,18 @@ class Notify:
     smtp: SmtpReceiver
     settings: NotifySettings
 
-    async def subscribe(self, subscription_id: str, **fields: Any) -> None:
+    async def subscribe(
+        self, subscription_id: str, *, receiver: HttpReceiver | None = None, **fields: Any
+    ) -> Issued | None:
+        """Store a subscription as ``drx subscribe add`` does; a new webhook one's secret is
+        returned, and handed to ``receiver``, which then is that subscription's receiver."""
         sub = SubscriptionSet.model_validate({"subscription_id": subscription_id, **fields})
+        keyring = keyring_of(self.settings.sealing_keys())
         async with self.service._sessions.begin() as session:  # tests share the factory
-            await set_subscription(session, PREFIX, sub, actor="test")
+            issued = await set_subscription(session, PREFIX, sub, actor="test", keyring=keyring, reveal=True)
+        if issued is not None and receiver is not None:
+            receiver.hold_secret(subscription_id, issued.secret)
+        return issued
 
     async def coordinator_email(self, subscription_id: str = "s-coord", **fields: Any) -> None:
         """Coordinator Leyla subscribed by email at leyla@example.org; ``fields`` add filters, digest."""
@@ -82,16 +93,32 @@ class Notify:
             **fields,
         )
 
-    async def organisation_webhook(self, url: str, organisation_id: str = "trc-gaziantep") -> None:
-        """The need's organisation (``match_event``'s) subscribed with a webhook at ``url``, key k1."""
-        await self.subscribe(
+    async def organisation_webhook(
+        self, receiver: HttpReceiver | str, organisation_id: str = "trc-gaziantep"
+    ) -> Issued | None:
+        """The need's organisation (``match_event``'s) subscribed as ``s-org`` with a webhook to
+        ``receiver``, which is given the subscription's secret (a bare URL is given nothing)."""
+        return await self.subscribe(
             "s-org",
+            receiver=receiver if isinstance(receiver, HttpReceiver) else None,
             recipient_id=organisation_id,
             recipient_kind="organisation",
             channel="webhook",
-            address=url,
-            key_id="k1",
+            address=receiver.url if isinstance(receiver, HttpReceiver) else receiver,
         )
+
+    async def reveal(self, subscription_id: str, receiver: HttpReceiver | None = None) -> Issued:
+        """What ``drx subscribe secret reveal`` does, the secret handed to ``receiver``."""
+        return await reveal_to(self.service._sessions, self.settings, subscription_id, receiver)
+
+    async def rotate(self, subscription_id: str, overlap: dt.timedelta) -> Issued:
+        """What ``drx subscribe secret rotate`` does, at the notify clock's time."""
+        keyring = keyring_of(self.settings.sealing_keys())
+        assert keyring is not None
+        async with self.service._sessions.begin() as session:
+            return await rotate_secret(
+                session, PREFIX, keyring, subscription_id, overlap=overlap, actor="operator", now=self.clock()
+            )
 
     async def deliveries(self, **where: Any) -> list[DeliveryRow]:
         async with self.service._sessions() as session:
@@ -110,6 +137,25 @@ class Notify:
         return await self.deliveries(**where)
 
 
+async def reveal_to(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: NotifySettings,
+    subscription_id: str,
+    receiver: HttpReceiver | None = None,
+    prefix: str = PREFIX,
+) -> Issued:
+    """What ``drx subscribe secret reveal`` does, the secret handed to ``receiver``."""
+    keyring = keyring_of(settings.sealing_keys())
+    assert keyring is not None
+    async with sessions.begin() as session:
+        issued = await reveal_secret(
+            session, prefix, keyring, subscription_id, actor="operator", now=dt.datetime.now(dt.UTC)
+        )
+    if receiver is not None:
+        receiver.hold_secret(subscription_id, issued.secret)
+    return issued
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpReceiver]:
     with SmtpReceiver() as receiver:
@@ -124,7 +170,7 @@ def notify_settings(smtp: SmtpReceiver) -> NotifySettings:
         backoff_base_s=0.05,
         backoff_max_s=0.2,
         max_attempts=4,
-        webhook_keys=KEYS,
+        secrets_key=SECRETS_KEY,
         webhook_allow_networks="127.0.0.0/8",  # the receivers listen on 127.0.0.1; production allows none
     )
 
@@ -135,7 +181,11 @@ async def notify(database, smtp, notify_settings) -> AsyncIterator[Notify]:
     sessions = create_session_factory(engine)
     clock = Clock()
     service = NotifyService(
-        sessions, PREFIX, clock=clock, webhook_allow=notify_settings.webhook_allow_networks
+        sessions,
+        PREFIX,
+        clock=clock,
+        webhook_allow=notify_settings.webhook_allow_networks,
+        keyring=keyring_of(notify_settings.sealing_keys()),
     )
     loop = DeliveryLoop(
         sessions,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shared.db.models import AuditRecordRow, OutboxMessage
 from shared.events.envelope import CloudEvent
 from shared.kafka.topics import NOTIFICATIONS, topic_name
-from tests.integration.notify.conftest import KEYS, PREFIX, match_event
+from tests.integration.notify.conftest import PREFIX, match_event
 from tests.support.receivers import HttpReceiver
 
 ORG = "trc-gaziantep"
@@ -47,8 +47,8 @@ async def test_a_sent_email_is_audited_with_the_match_event_and_its_correlation(
 
 
 async def test_a_dead_letter_is_audited_with_the_match_event_and_falls_back_to_its_id(notify):
-    async with HttpReceiver(KEYS, status=410) as receiver:
-        await notify.organisation_webhook(receiver.url)
+    async with HttpReceiver(status=410) as receiver:
+        await notify.organisation_webhook(receiver)
         event = match_event()
         assert event.correlationid is None
         await notify.service.handle(event)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -21,7 +22,17 @@ from services.demo.receiver import read_request, signature_problem
 from services.notify.channels import Channels
 from shared.infra._process import free_port
 from shared.redact import redact_url
-from tests.support.outgoing import KEYS, NOW, TIMEOUT_S, failure, hook, settings, signed_now
+from tests.support.outgoing import (
+    NEW_SECRET,
+    NOW,
+    SECRET,
+    SUBSCRIPTION,
+    TIMEOUT_S,
+    failure,
+    hook,
+    settings,
+    signed_now,
+)
 
 Mode = Literal["answer", "hang", "trickle", "close"]
 
@@ -50,7 +61,8 @@ class Receiver:
     byte at a time forever, ``close`` hangs up without answering.
     """
 
-    keys: dict[str, str] = field(default_factory=lambda: dict(KEYS))
+    secrets: list[str] = field(default_factory=lambda: [SECRET])  # what its subscriber was given
+    subscription_id: str = SUBSCRIPTION  # whose receiver it is
     statuses: list[int] = field(default_factory=list)
     then: int = 200
     mode: Mode = "answer"
@@ -95,7 +107,9 @@ class Receiver:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             headers, body = await read_request(reader)
-            request = Request(headers, body, signature_problem(self.keys, headers, body))
+            request = Request(
+                headers, body, signature_problem(self.secrets, self.subscription_id, headers, body)
+            )
             self.requests.append(request)
             await self._respond(request, writer)
 
@@ -144,7 +158,7 @@ class TestWebhook:
         assert request.status == 200
         assert request.headers["content-type"] == "application/json"
         assert request.headers["x-drx-delivery"] == "dlv-0a1b2c3d4e5f60718293a4b5"
-        assert request.headers["x-drx-key-id"] == "k1"
+        assert request.headers["x-drx-subscription"] == SUBSCRIPTION
         assert request.headers["x-drx-timestamp"] == str(int(signed_at.timestamp()))
         assert request.headers["x-drx-signature"].startswith("v1=")
         assert request.json == {
@@ -154,13 +168,27 @@ class TestWebhook:
             "data": {"kind": "match.proposed", "match": {"match_id": "m-3f2a9c", "quantity": 250}},
         }
 
-    async def test_the_second_key_of_a_rotation_verifies_too(self, channels):
-        async with Receiver() as receiver:
-            await channels.send(hook(receiver.url, key_id="k2", secret=KEYS["k2"]), now=signed_now())
-        assert [(r.headers["x-drx-key-id"], r.problem) for r in receiver.requests] == [("k2", None)]
+    async def test_during_a_rotation_both_secrets_sign_and_either_receiver_verifies(self, channels):
+        overlap = hook("", secrets=(NEW_SECRET, SECRET))
+        async with Receiver() as old, Receiver(secrets=[NEW_SECRET]) as new:
+            for receiver in (old, new):
+                await channels.send(dataclasses.replace(overlap, address=receiver.url), now=signed_now())
+        assert [r.problem for r in (*old.requests, *new.requests)] == [None, None]
+        assert old.requests[0].headers["x-drx-signature"].count("v1=") == 2
+
+    async def test_a_request_for_another_subscription_is_refused_by_this_receiver(self, channels):
+        """The donor's subscription, pointed at the organisation's receiver: it names another
+        subscription and is signed with that subscription's own secret."""
+        donors = hook("", subscription_id="s-donor", secrets=("whsec_the-donors-own",))
+        async with Receiver() as organisation:
+            error = await failure(channels, dataclasses.replace(donors, address=organisation.url))
+        assert "for subscription 's-donor', not this receiver's 's-org'" in (
+            organisation.requests[0].problem or ""
+        )
+        assert error.retryable is False
 
     async def test_a_receiver_with_another_secret_refuses_and_that_is_final(self, channels):
-        async with Receiver(keys={"k1": "rotated-away"}) as receiver:
+        async with Receiver(secrets=["whsec_rotated-away"]) as receiver:
             error = await failure(channels, hook(receiver.url))
         assert "signature does not match" in (receiver.requests[0].problem or "")
         assert error.retryable is False
@@ -303,9 +331,9 @@ class TestWebhook:
 
     async def test_no_signing_secret_is_final(self, channels):
         async with Receiver() as receiver:
-            error = await failure(channels, hook(receiver.url, secret=None))
+            error = await failure(channels, hook(receiver.url, secrets=()))
         assert error.retryable is False
-        assert "no signing key" in str(error)
+        assert "no signing secret" in str(error)
         assert receiver.requests == []
 
     async def test_a_payload_that_is_not_json_is_final(self, channels):

@@ -6,7 +6,7 @@ import asyncio
 import shlex
 import subprocess
 
-from tests.integration.notify.conftest import KEYS, PREFIX, match_event
+from tests.integration.notify.conftest import PREFIX, match_event
 from tests.support.cli import run_drx
 from tests.support.receivers import HttpReceiver
 
@@ -63,11 +63,12 @@ def test_invalid_input_is_refused_with_the_reason_and_nothing_is_stored(database
     assert fax.returncode == 2
     assert "channel: Input should be 'webhook', 'email' or 'kafka'" in fax.stderr
 
-    unsigned = drx(
-        database, "subscribe add s-2 --recipient c --channel webhook --address https://h.example.org/"
+    keyed = drx(
+        database,
+        "subscribe add s-2 --recipient c --channel webhook --address https://h.example.org/ --key-id k1",
     )
-    assert unsigned.returncode == 2
-    assert "a webhook subscription needs key_id" in unsigned.stderr
+    assert keyed.returncode == 2
+    assert "No such option: --key-id" in keyed.stderr
 
     listed = ok(database, "subscribe list --all")
     assert "s-1" not in listed
@@ -87,8 +88,8 @@ def test_removing_twice_fails_the_second_time(database):
 
 
 async def test_deliveries_status_dead_lists_the_dead_letter_with_its_last_error(notify, database):
-    async with HttpReceiver(KEYS, status=410) as gone:
-        await notify.organisation_webhook(gone.url)
+    async with HttpReceiver(status=410) as gone:
+        await notify.organisation_webhook(gone)
         await notify.coordinator_email()
         await notify.loop.start()
         await notify.service.handle(match_event())

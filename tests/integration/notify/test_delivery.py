@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from services.notify.channels import Channels
 from services.notify.delivery import DeliveryLoop
 from shared.db.models import DeliveryRow
-from tests.integration.notify.conftest import KEYS, PREFIX, coverage_event, match_event
+from tests.integration.notify.conftest import PREFIX, coverage_event, match_event
 from tests.support.kafka import eventually
 from tests.support.receivers import HttpReceiver
 
@@ -49,8 +49,8 @@ async def test_a_proposal_mails_the_coordinator_once_even_when_the_event_comes_t
 
 
 async def test_a_webhook_is_signed_and_a_receiver_failing_twice_gets_it_on_the_third_attempt(notify):
-    async with HttpReceiver(KEYS, fail_first=2) as receiver:
-        await notify.organisation_webhook(receiver.url)
+    async with HttpReceiver(fail_first=2) as receiver:
+        await notify.organisation_webhook(receiver)
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "sent", "sent after retries")
@@ -64,8 +64,8 @@ async def test_a_webhook_is_signed_and_a_receiver_failing_twice_gets_it_on_the_t
 
 
 async def test_an_endpoint_that_keeps_failing_ends_as_a_dead_letter_with_the_last_error(notify):
-    async with HttpReceiver(KEYS, status=503, fail_first=0) as receiver:
-        await notify.organisation_webhook(receiver.url)
+    async with HttpReceiver(status=503, fail_first=0) as receiver:
+        await notify.organisation_webhook(receiver)
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "dead", "the dead letter")
@@ -74,8 +74,8 @@ async def test_an_endpoint_that_keeps_failing_ends_as_a_dead_letter_with_the_las
 
 
 async def test_a_rejecting_endpoint_is_not_retried(notify):
-    async with HttpReceiver(KEYS, status=410) as receiver:
-        await notify.organisation_webhook(receiver.url)
+    async with HttpReceiver(status=410) as receiver:
+        await notify.organisation_webhook(receiver)
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "dead", "the dead letter")
@@ -85,8 +85,8 @@ async def test_a_rejecting_endpoint_is_not_retried(notify):
 
 async def test_a_hanging_endpoint_does_not_delay_the_other_recipients(notify):
     release = asyncio.Event()
-    async with HttpReceiver(KEYS, hold=release) as slow:
-        await notify.organisation_webhook(slow.url)
+    async with HttpReceiver(hold=release) as slow:
+        await notify.organisation_webhook(slow)
         await notify.coordinator_email()
         await notify.subscribe(
             "s-donor",
@@ -177,15 +177,15 @@ async def test_a_daily_digest_collects_the_utc_day_and_leaves_the_next_day_held(
 
 
 async def test_two_delivery_loops_send_each_delivery_once(notify, notify_settings):
-    async with HttpReceiver(KEYS) as receiver:
+    async with HttpReceiver() as receiver:
         for number in range(20):
             await notify.subscribe(
                 f"s-{number:02}",
+                receiver=receiver,
                 recipient_id=f"coord-{number}",
                 recipient_kind="coordinator",
                 channel="webhook",
                 address=receiver.url,
-                key_id="k1",
             )
         await notify.service.handle(match_event())
         second = DeliveryLoop(

@@ -4,9 +4,11 @@ Subscriptions (an email address, webhook URLs with tokens in their path and quer
 replaced, removed and refused through ``intake.subscriptions``; alerts are delivered by email and
 webhook, and one webhook dies. Then every record of every topic under the test's prefix, every
 row of every table, the audit export (JSON Lines and CSV) and every log line are searched for the
-addresses and tokens. They may be found only on the door they came in by (``intake.subscriptions``)
-and in the ``address`` columns of ``subscriptions`` and ``deliveries`` -- which the search also
-shows, so it is known to look in the right places.
+addresses and tokens, and for the webhook signing secrets drx generated (revealed to the
+operator, one handed to the receiver). Addresses may be found only on the door they came in by
+(``intake.subscriptions``) and in the ``address`` columns of ``subscriptions`` and ``deliveries``
+-- which the search also shows, so it is known to look in the right places; the secrets nowhere
+(``webhook_secrets`` holds them sealed, which the search reads as text too).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from shared.infra._process import free_port
 from shared.kafka.topics import REJECTED, SUBSCRIPTIONS_IN, TOPICS, topic_name
 from shared.logging import configure_logging
 from shared.redact import fingerprint
-from tests.integration.notify.conftest import KEYS
+from tests.integration.notify.conftest import reveal_to
 from tests.support import builders as b
 from tests.support.kafka import eventually
 from tests.support.pipeline import Pipeline, running_pipeline
@@ -65,7 +67,7 @@ async def stack(settings, notify_settings, logs):
     settings = settings.model_copy(update={"notify": notify_settings})
     async with (
         running_pipeline(settings, REJECTED, notify=True) as pipeline,
-        HttpReceiver(KEYS) as receiver,
+        HttpReceiver() as receiver,
     ):
         yield pipeline, receiver
 
@@ -92,7 +94,7 @@ async def _deliveries(pipeline: Pipeline) -> list[DeliveryRow]:
         return list(await session.scalars(select(DeliveryRow)))
 
 
-async def test_no_address_or_token_is_kept_anywhere_but_where_delivery_needs_it(stack, smtp, logs):
+async def test_no_address_or_token_is_kept_anywhere_but_where_delivery_needs_it(stack, smtp, logs):  # noqa: PLR0915 - one scenario, then the search
     pipeline, receiver = stack
     org_url = f"{receiver.url}/t/{TOKENS['org']}?key={TOKENS['org_query']}"
     dead_url = f"http://127.0.0.1:{free_port()}/t/{TOKENS['dead']}"
@@ -103,17 +105,26 @@ async def test_no_address_or_token_is_kept_anywhere_but_where_delivery_needs_it(
     await _subscribe(pipeline, "s-coord", COORD, **coordinator, channel="email", address=NEW_MAIL)
     await _wait_subscription(pipeline, "s-coord", lambda r: r.address == NEW_MAIL, "s-coord replaced")
     organisation = {"recipient_id": "trc-gaziantep", "recipient_kind": "organisation"}
-    await _subscribe(pipeline, "s-org", ORG, **organisation, channel="webhook", address=org_url, key_id="k1")
-    await _subscribe(
-        pipeline, "s-dead", COORD, **coordinator, channel="webhook", address=dead_url, key_id="k1"
-    )
-    # Refused: a webhook must be signed; a Kafka reader has no address.
+    await _subscribe(pipeline, "s-org", ORG, **organisation, channel="webhook", address=org_url)
+    await _subscribe(pipeline, "s-dead", COORD, **coordinator, channel="webhook", address=dead_url)
+    # Refused: a subscriber names no signing key (the old scheme); a Kafka reader has no address.
     refused_url = f"https://hooks.example.org/t/{TOKENS['refused']}"
-    await _subscribe(pipeline, "s-unsigned", ORG, **organisation, channel="webhook", address=refused_url)
+    await _subscribe(
+        pipeline, "s-keyed", ORG, **organisation, channel="webhook", address=refused_url, key_id="k1"
+    )
     donor = {"recipient_id": "hta-berlin", "recipient_kind": "donor"}
     await _subscribe(pipeline, "s-kafka", DONOR, **donor, channel="kafka", address=REFUSED_MAIL)
     rejected = await pipeline.wait_rejected(2)
     await _wait_subscription(pipeline, "s-dead", lambda r: True, "s-dead set")
+    await _wait_subscription(pipeline, "s-org", lambda r: True, "s-org set")
+    assert pipeline.notify is not None
+    prefix = pipeline.settings.kafka.topic_prefix
+    sessions, notify_settings = pipeline.notify.sessions, pipeline.settings.notify
+    revealed = [
+        await reveal_to(sessions, notify_settings, "s-org", receiver, prefix),
+        await reveal_to(sessions, notify_settings, "s-dead", None, prefix),
+    ]
+    searched = (*SECRETS, *(issued.secret for issued in revealed))
 
     await pipeline.declare(b.crisis())
     await pipeline.post("org.drx.need.posted", b.need("n-1"), ORG)
@@ -146,8 +157,12 @@ async def test_no_address_or_token_is_kept_anywhere_but_where_delivery_needs_it(
         **await _audit_exports(pipeline),
         "logs": logs.getvalue(),
     }
-    found = [(place, secret) for place, content in places.items() for secret in SECRETS if secret in content]
+    found = [(place, secret) for place, content in places.items() for secret in searched if secret in content]
     assert found == []
+    # The sealed secrets are there, and the fingerprints are what the audit trail names them by.
+    assert len(places["table webhook_secrets"].splitlines()) > 0
+    for issued in revealed:
+        assert issued.fingerprint in places["audit export (jsonl)"]
     assert len(topics) == len(TOPICS) - 1
     assert "notification.dead_lettered" in places["audit export (jsonl)"]  # the searches saw the
     assert "notification dead-lettered" in places["logs"]  # dead letter, and its error

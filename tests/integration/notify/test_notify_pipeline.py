@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from shared.kafka.topics import MATCHES, NOTIFICATIONS, REJECTED, topic_name
-from tests.integration.notify.conftest import KEYS
+from tests.integration.notify.conftest import reveal_to
 from tests.support import builders as b
 from tests.support.kafka import eventually
 from tests.support.pipeline import running_pipeline
@@ -25,7 +25,7 @@ async def stack(settings, notify_settings, smtp):
     settings = settings.model_copy(update={"notify": notify_settings})
     async with (
         running_pipeline(settings, MATCHES, NOTIFICATIONS, REJECTED, notify=True) as pipeline,
-        HttpReceiver(KEYS) as receiver,
+        HttpReceiver() as receiver,
     ):
         yield pipeline, pipeline.notify, receiver
 
@@ -55,28 +55,31 @@ async def test_coordinator_organisation_and_donor_each_hear_once_on_their_channe
         recipient_kind="organisation",
         channel="webhook",
         address=receiver.url,
-        key_id="k1",
     )
     await _subscribe(
         pipeline, "s-donor", DONOR, recipient_id="hta-berlin", recipient_kind="donor", channel="kafka"
     )
-    # A donor may not subscribe as a coordinator, and a webhook must be signed.
+    # A donor may not subscribe as a coordinator, and a subscriber names no signing key.
     await _subscribe(
         pipeline, "s-sneaky", DONOR, recipient_id="hta-berlin", recipient_kind="coordinator", channel="kafka"
     )
     await _subscribe(
         pipeline,
-        "s-unsigned",
+        "s-keyed",
         COORD,
         recipient_id="iom-desk",
         recipient_kind="coordinator",
         channel="webhook",
         address=receiver.url,
+        key_id="k1",  # the old scheme: a key id the operator configured, which anyone could name
     )
     rejected = await pipeline.wait_rejected(2)
     reasons = sorted(r["data"]["reason"] for r in rejected)
-    assert "webhook subscription needs key_id" in reasons[0]
-    assert "may manage only its own donor subscriptions" in reasons[1]
+    assert any("key_id is no longer accepted: drx generates each webhook subscription" in r for r in reasons)
+    assert any("may manage only its own donor subscriptions" in r for r in reasons)
+    assert _notify is not None
+    prefix = pipeline.settings.kafka.topic_prefix
+    await reveal_to(_notify.sessions, pipeline.settings.notify, "s-org", receiver, prefix)
 
     await pipeline.declare(b.crisis())
     await pipeline.post("org.drx.need.posted", b.need("n-1"), ORG)  # 400 blankets

@@ -25,7 +25,7 @@ from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
 from shared.redact import redact_url
 from shared.sources import add_source
-from tests.integration.notify.conftest import KEYS, PREFIX, match_event
+from tests.integration.notify.conftest import PREFIX, SECRETS_KEY, match_event
 from tests.support import builders as b
 from tests.support.cli import run_drx
 from tests.support.receivers import HttpReceiver
@@ -48,7 +48,6 @@ def _webhook(subscription_id: str, kind: str, party: str, url: str) -> dict:
         "recipient_kind": kind,
         "channel": "webhook",
         "address": url,
-        "key_id": "k1",
     }
 
 
@@ -81,7 +80,7 @@ async def test_a_donor_cannot_take_over_an_organisation_s_subscription_and_the_o
     notify, database
 ):
     await _register(database)
-    async with HttpReceiver(KEYS) as organisation, HttpReceiver(KEYS) as donor:
+    async with HttpReceiver() as organisation, HttpReceiver() as donor:
         own = _webhook("s-org", "organisation", "trc-gaziantep", organisation.url)
         takeover = _webhook("s-org", "donor", "hta-berlin", donor.url)  # the org's id, the donor as recipient
         removal = {"subscription_id": "s-org"}
@@ -108,6 +107,7 @@ async def test_a_donor_cannot_take_over_an_organisation_s_subscription_and_the_o
             True,
         )
 
+        await notify.reveal("s-org", organisation)  # the operator hands the secret to the org
         await notify.loop.start()
         await notify.service.handle(match_event())
         (row,) = await notify.wait_deliveries(lambda ds: ds and ds[0].status == "sent", "the org's webhook")
@@ -192,7 +192,7 @@ async def test_an_internal_or_unresolvable_webhook_is_refused_at_subscribe_time(
 
 async def test_a_local_receiver_is_accepted_when_the_operator_allows_its_network(notify, database):
     await _register(database)
-    async with HttpReceiver(KEYS) as receiver:
+    async with HttpReceiver() as receiver:
         raw = _raw(
             "org.drx.subscription.set",
             _webhook("s-ok", "organisation", "trc-gaziantep", receiver.url),
@@ -203,8 +203,13 @@ async def test_a_local_receiver_is_accepted_when_the_operator_allows_its_network
 
 
 def test_drx_subscribe_add_refuses_the_metadata_service_too(database):
-    env = {"DRX_DATABASE_URL": database.url, "DRX_KAFKA_TOPIC_PREFIX": PREFIX, "DRX_LOG_LEVEL": "WARNING"}
-    command = "subscribe add s-meta --recipient c --channel webhook --key-id k1 --address http://169.254.169.254/latest"
+    env = {
+        "DRX_DATABASE_URL": database.url,
+        "DRX_KAFKA_TOPIC_PREFIX": PREFIX,
+        "DRX_LOG_LEVEL": "WARNING",
+        "DRX_NOTIFY_SECRETS_KEY": SECRETS_KEY,
+    }
+    command = "subscribe add s-meta --recipient c --channel webhook --address http://169.254.169.254/latest"
     result = run_drx(*shlex.split(command), env=env)
     assert result.returncode == 2, result.stdout
     assert "169.254.169.254, a cloud metadata address" in " ".join(result.stderr.split())
@@ -244,7 +249,7 @@ async def _answering(status: int, headers: str = "", body: bytes = b"") -> Async
 
 
 async def test_a_redirect_is_not_followed(notify):
-    async with HttpReceiver(KEYS) as inside:  # where the redirect points: drx was not asked to post there
+    async with HttpReceiver() as inside:  # where the redirect points: drx was not asked to post there
         target = inside.url
         async with _answering(302, f"Location: {target}\r\n") as redirecting:
             await notify.organisation_webhook(redirecting)

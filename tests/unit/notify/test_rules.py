@@ -77,9 +77,7 @@ def test_overlapping_subscriptions_of_one_person_on_one_channel_alert_once():
 
 
 def test_the_same_person_on_two_channels_hears_on_both():
-    webhook = SubscriptionView(
-        "s-hook", "coord-1", "coordinator", "webhook", address="https://x", key_id="k1"
-    )
+    webhook = SubscriptionView("s-hook", "coord-1", "coordinator", "webhook", address="https://x")
     assert _ids(match_recipients(PROPOSED, [_sub("s-mail"), webhook])) == ["s-hook", "s-mail"]
 
 

@@ -16,121 +16,167 @@ from services.notify.signing import SignatureError, sign, verify
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 TS = int(NOW.timestamp())
 BODY = b'{"delivery_id":"dlv-1","subject":"Proposed","text":"250 blankets","data":{}}'
-KEYS = {"k1": "first-secret"}
+SECRET = "whsec_first"
+SUB = "s-org"
 
 
-def headers(*, secret="first-secret", key_id="k1", timestamp=TS, body=BODY):
+def headers(*, secret=SECRET, subscription=SUB, delivery="dlv-1", timestamp=TS, body=BODY):
     return {
-        "X-Drx-Delivery": "dlv-1",
+        "X-Drx-Delivery": delivery,
+        "X-Drx-Subscription": subscription,
         "X-Drx-Timestamp": str(timestamp),
-        "X-Drx-Key-Id": key_id,
-        "X-Drx-Signature": sign(secret, timestamp, body),
+        "X-Drx-Signature": sign(
+            secret, delivery_id=delivery, subscription_id=subscription, timestamp=timestamp, body=body
+        ),
     }
 
 
 class TestSign:
-    def test_is_hmac_sha256_over_timestamp_dot_body(self):
+    def test_is_hmac_sha256_over_delivery_subscription_timestamp_and_body(self):
         """The documented recipe, written out independently of the module."""
-        expected = hmac.new(b"first-secret", f"{TS}.".encode() + BODY, hashlib.sha256).hexdigest()
-        assert sign("first-secret", TS, BODY) == f"v1={expected}"
+        signed = f"dlv-1.{SUB}.{TS}.".encode() + BODY
+        expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        assert headers()["X-Drx-Signature"] == f"v1={expected}"
 
     def test_the_same_input_signs_the_same(self):
-        assert sign("s", 1, b"x") == sign("s", 1, b"x") != sign("s", 2, b"x")
+        def once(timestamp: int) -> str:
+            return sign("s", delivery_id="d", subscription_id="s", timestamp=timestamp, body=b"x")
+
+        assert once(1) == once(1) != once(2)
+
+    def test_during_an_overlap_each_secret_signs_new_first(self):
+        both = sign(["new", "old"], delivery_id="d", subscription_id="s", timestamp=1, body=b"x")
+        new, old = both.split(",")
+        assert new == sign("new", delivery_id="d", subscription_id="s", timestamp=1, body=b"x")
+        assert old == sign("old", delivery_id="d", subscription_id="s", timestamp=1, body=b"x")
 
     def test_an_empty_secret_is_refused(self):
         with pytest.raises(ValueError, match="empty"):
-            sign("", TS, BODY)
+            sign("", delivery_id="d", subscription_id="s", timestamp=TS, body=BODY)
+        with pytest.raises(ValueError, match="empty"):
+            sign([], delivery_id="d", subscription_id="s", timestamp=TS, body=BODY)
+
+    @pytest.mark.parametrize("field", ["delivery_id", "subscription_id"])
+    def test_an_id_with_the_separator_cannot_be_signed(self, field):
+        """'.' separates the signed fields: 'a.b' + 'c' and 'a' + 'b.c' must not sign alike."""
+        ids = {"delivery_id": "d", "subscription_id": "s", field: "a.b"}
+        with pytest.raises(ValueError, match="cannot be signed"):
+            sign("k", timestamp=TS, body=BODY, **ids)
 
 
 class TestVerify:
     def test_round_trip(self):
-        verify(KEYS, headers(), BODY, NOW)
+        verify(SECRET, SUB, headers(), BODY, NOW)
 
     def test_header_names_are_case_insensitive(self):
         """Servers hand headers over in any case (aiohttp keeps them, WSGI upper-cases, ASGI lower-cases)."""
-        verify(KEYS, {k.lower(): v for k, v in headers().items()}, BODY, NOW)
-        verify(KEYS, {k.upper(): v for k, v in headers().items()}, BODY, NOW)
+        verify(SECRET, SUB, {k.lower(): v for k, v in headers().items()}, BODY, NOW)
+        verify(SECRET, SUB, {k.upper(): v for k, v in headers().items()}, BODY, NOW)
 
     def test_wrong_secret(self):
-        with pytest.raises(SignatureError, match="signature does not match for key id 'k1'"):
-            verify(KEYS, headers(secret="guessed"), BODY, NOW)
+        with pytest.raises(SignatureError, match="signature does not match"):
+            verify(SECRET, SUB, headers(secret="guessed"), BODY, NOW)
+
+    def test_a_request_for_another_subscription_is_refused_by_name(self):
+        """Captured at A and replayed at B: B's receiver sees A's subscription id."""
+        with pytest.raises(SignatureError, match="for subscription 's-donor', not this receiver's 's-org'"):
+            verify(SECRET, SUB, headers(subscription="s-donor"), BODY, NOW)
+
+    def test_relabelling_a_request_for_this_receiver_breaks_the_signature(self):
+        """The donor's subscription's request, its subscription header rewritten to the organisation's."""
+        donors = headers(secret="whsec_donor", subscription="s-donor")
+        relabelled = {**donors, "X-Drx-Subscription": SUB}
+        with pytest.raises(SignatureError, match="signature does not match"):
+            verify(SECRET, SUB, relabelled, BODY, NOW)
+        # Even if the donor's secret were the organisation's, the signed subscription id differs.
+        same_secret = {**headers(subscription="s-donor"), "X-Drx-Subscription": SUB}
+        with pytest.raises(SignatureError, match="signature does not match"):
+            verify(SECRET, SUB, same_secret, BODY, NOW)
+
+    def test_a_changed_delivery_id_breaks_the_signature(self):
+        forged = {**headers(), "X-Drx-Delivery": "dlv-2"}
+        with pytest.raises(SignatureError, match="signature does not match"):
+            verify(SECRET, SUB, forged, BODY, NOW)
 
     def test_tampered_body(self):
-        tampered = BODY.replace(b"250", b"950")
         with pytest.raises(SignatureError, match="signature does not match"):
-            verify(KEYS, headers(), tampered, NOW)
+            verify(SECRET, SUB, headers(), BODY.replace(b"250", b"950"), NOW)
 
     def test_a_body_re_serialised_by_the_receiver_does_not_verify(self):
         """Verify the bytes as received: parsing and dumping JSON again changes them."""
         with pytest.raises(SignatureError, match="signature does not match"):
-            verify(KEYS, headers(), BODY.replace(b",", b", "), NOW)
+            verify(SECRET, SUB, headers(), BODY.replace(b",", b", "), NOW)
 
     def test_tampered_timestamp(self):
         forged = {**headers(), "X-Drx-Timestamp": str(TS + 1)}
         with pytest.raises(SignatureError, match="signature does not match"):
-            verify(KEYS, forged, BODY, NOW)
+            verify(SECRET, SUB, forged, BODY, NOW)
 
     def test_expired_timestamp(self):
-        old = TS - 301
         with pytest.raises(SignatureError, match=r"is 301 s old, outside the 300 s replay window"):
-            verify(KEYS, headers(timestamp=old), BODY, NOW)
+            verify(SECRET, SUB, headers(timestamp=TS - 301), BODY, NOW)
 
     def test_future_timestamp(self):
-        ahead = TS + 301
         with pytest.raises(SignatureError, match="301 s in the future"):
-            verify(KEYS, headers(timestamp=ahead), BODY, NOW)
+            verify(SECRET, SUB, headers(timestamp=TS + 301), BODY, NOW)
 
     def test_the_window_edges_are_inside(self):
-        verify(KEYS, headers(timestamp=TS - 300), BODY, NOW)
-        verify(KEYS, headers(timestamp=TS + 300), BODY, NOW)
+        verify(SECRET, SUB, headers(timestamp=TS - 300), BODY, NOW)
+        verify(SECRET, SUB, headers(timestamp=TS + 300), BODY, NOW)
 
     def test_the_window_can_be_narrowed(self):
         with pytest.raises(SignatureError, match="outside the 60 s replay window"):
-            verify(KEYS, headers(timestamp=TS - 61), BODY, NOW, window_s=60)
+            verify(SECRET, SUB, headers(timestamp=TS - 61), BODY, NOW, window_s=60)
 
-    def test_unknown_key_id(self):
-        with pytest.raises(SignatureError, match="unknown key id 'k9'"):
-            verify(KEYS, headers(key_id="k9"), BODY, NOW)
+    def test_rotation_overlap_a_receiver_with_either_secret_verifies(self):
+        """drx signs with the new and the old secret until the overlap ends."""
+        both = headers(secret=["whsec_new", SECRET])
+        verify(SECRET, SUB, both, BODY, NOW)  # a receiver not yet changed over
+        verify("whsec_new", SUB, both, BODY, NOW)  # one that has
+        verify(["whsec_new", SECRET], SUB, both, BODY, NOW)  # one that holds both
 
-    def test_rotation_accepts_both_keys_during_the_overlap_then_only_the_new_one(self):
-        overlap = {"k1": "first-secret", "k2": "second-secret"}
-        verify(overlap, headers(), BODY, NOW)
-        verify(overlap, headers(key_id="k2", secret="second-secret"), BODY, NOW)
-        after = {"k2": "second-secret"}
-        verify(after, headers(key_id="k2", secret="second-secret"), BODY, NOW)
-        with pytest.raises(SignatureError, match="unknown key id 'k1'"):
-            verify(after, headers(), BODY, NOW)
-
-    def test_a_key_id_cannot_borrow_another_keys_secret(self):
-        overlap = {"k1": "first-secret", "k2": "second-secret"}
-        with pytest.raises(SignatureError, match="signature does not match for key id 'k2'"):
-            verify(overlap, headers(key_id="k2", secret="first-secret"), BODY, NOW)
+    def test_after_the_overlap_only_the_new_secret_verifies(self):
+        only_new = headers(secret="whsec_new")
+        verify("whsec_new", SUB, only_new, BODY, NOW)
+        with pytest.raises(SignatureError, match="signature does not match"):
+            verify(SECRET, SUB, only_new, BODY, NOW)
 
     def test_one_of_several_signatures_may_match(self):
-        both = {**headers(), "X-Drx-Signature": f"v1={'0' * 64}, {sign('first-secret', TS, BODY)}"}
-        verify(KEYS, both, BODY, NOW)
+        both = {**headers(), "X-Drx-Signature": f"v1={'0' * 64}, {headers()['X-Drx-Signature']}"}
+        verify(SECRET, SUB, both, BODY, NOW)
 
-    @pytest.mark.parametrize("missing", ["X-Drx-Timestamp", "X-Drx-Key-Id", "X-Drx-Signature"])
+    @pytest.mark.parametrize(
+        "missing", ["X-Drx-Delivery", "X-Drx-Subscription", "X-Drx-Timestamp", "X-Drx-Signature"]
+    )
     def test_missing_header(self, missing):
         incomplete = {k: v for k, v in headers().items() if k != missing}
         with pytest.raises(SignatureError, match=f"missing header {missing}"):
-            verify(KEYS, incomplete, BODY, NOW)
+            verify(SECRET, SUB, incomplete, BODY, NOW)
         with pytest.raises(SignatureError, match=f"missing header {missing}"):
-            verify(KEYS, {**headers(), missing: " "}, BODY, NOW)
+            verify(SECRET, SUB, {**headers(), missing: " "}, BODY, NOW)
 
     @pytest.mark.parametrize("value", ["-5", "1.5e9", "\u0661" * 10, "9" * 13, "17e8"])
     def test_a_timestamp_that_is_not_unix_seconds(self, value):
         with pytest.raises(SignatureError, match="is not Unix seconds"):
-            verify(KEYS, {**headers(), "X-Drx-Timestamp": value}, BODY, NOW)
+            verify(SECRET, SUB, {**headers(), "X-Drx-Timestamp": value}, BODY, NOW)
+
+    @pytest.mark.parametrize("value", ["dlv.1", "dlv 1", "\u0661"])
+    def test_a_delivery_id_that_could_shift_the_signed_fields(self, value):
+        with pytest.raises(SignatureError, match="is not a delivery id"):
+            verify(SECRET, SUB, {**headers(), "X-Drx-Delivery": value}, BODY, NOW)
 
     @pytest.mark.parametrize("value", ["v2=abc", "sha256=abc", "abc"])
     def test_a_signature_in_another_scheme(self, value):
         with pytest.raises(SignatureError, match="has no v1= signature"):
-            verify(KEYS, {**headers(), "X-Drx-Signature": value}, BODY, NOW)
+            verify(SECRET, SUB, {**headers(), "X-Drx-Signature": value}, BODY, NOW)
+
+    def test_a_receiver_without_a_secret_is_a_programming_error(self):
+        with pytest.raises(ValueError, match="holds no secret"):
+            verify([], SUB, headers(), BODY, NOW)
 
     def test_a_naive_clock_is_a_programming_error(self):
         with pytest.raises(ValueError, match="timezone-aware"):
-            verify(KEYS, headers(), BODY, NOW.replace(tzinfo=None))
+            verify(SECRET, SUB, headers(), BODY, NOW.replace(tzinfo=None))
 
     def test_errors_are_value_errors(self):
         """Receivers can catch ValueError without importing drx."""
@@ -149,31 +195,40 @@ def _block(language: str, containing: str) -> str:
 class TestTheRecipesInDocsWebhooks:
     """The receivers' guide is code people copy: it must accept what drx sends and refuse the rest."""
 
-    def _python_verify(self):
+    def _python_verify(self, secrets=(SECRET,)):
         namespace: dict = {}
         exec(_block("python", "def verify"), namespace)
-        namespace["SECRETS"].update({"k1": "first-secret"})
+        namespace["SUBSCRIPTION_ID"] = SUB
+        namespace["SECRETS"][:] = list(secrets)
         return namespace["verify"]
 
     def test_python_accepts_what_drx_signs(self):
-        now = int(time.time())
-        self._python_verify()(headers(timestamp=now), BODY)
+        self._python_verify()(headers(timestamp=int(time.time())), BODY)
+
+    def test_python_accepts_either_secret_during_an_overlap(self):
+        signed = headers(secret=["whsec_new", SECRET], timestamp=int(time.time()))
+        self._python_verify()(signed, BODY)
+        self._python_verify(["whsec_new"])(signed, BODY)
 
     @pytest.mark.parametrize(
         ("change", "reason"),
         [
             ({"secret": "guessed"}, "bad signature"),
-            ({"key_id": "k9"}, "unknown key id"),
+            ({"subscription": "s-donor"}, "not for this subscription"),
+            ({"delivery": "dlv-2", "relabel": {"X-Drx-Delivery": "dlv-3"}}, "bad signature"),
+            ({"secret": "whsec_donor", "relabel": {"X-Drx-Subscription": SUB}}, "bad signature"),
             ({"timestamp": -301}, "replay window"),
             ({"timestamp": +301}, "replay window"),
         ],
     )
     def test_python_refuses(self, change, reason):
         verify_recipe = self._python_verify()
-        now = int(time.time())
         offset = change.pop("timestamp", 0)
+        relabel = change.pop("relabel", {})
+        if relabel.get("X-Drx-Subscription"):
+            change["subscription"] = "s-donor"
         with pytest.raises(ValueError, match=reason):
-            verify_recipe(headers(timestamp=now + offset, **change), BODY)
+            verify_recipe({**headers(timestamp=int(time.time()) + offset, **change), **relabel}, BODY)
 
     def test_python_refuses_a_tampered_body(self):
         with pytest.raises(ValueError, match="bad signature"):
@@ -185,10 +240,15 @@ class TestTheRecipesInDocsWebhooks:
         now = int(time.time())
         (tmp_path / "body.json").write_bytes(BODY + tamper)
         script = _block("bash", "openssl dgst")
-        script = re.sub(r"^secret=.*$", "secret='first-secret'", script, flags=re.MULTILINE)
-        script = re.sub(r"^ts=.*$", f"ts={now}", script, flags=re.MULTILINE)
-        signature = sign("first-secret", now, BODY)
-        script = re.sub(r"^signature=.*$", f"signature='{signature}'", script, flags=re.MULTILINE)
+        signature = headers(timestamp=now)["X-Drx-Signature"]
+        for name, value in (
+            ("secret", SECRET),
+            ("subscription", SUB),
+            ("delivery", "dlv-1"),
+            ("ts", str(now)),
+            ("signature", signature),
+        ):
+            script = re.sub(rf"^{name}=.*$", f"{name}='{value}'", script, flags=re.MULTILINE)
         result = subprocess.run(
             ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True, timeout=30
         )

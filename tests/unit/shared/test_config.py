@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from shared.config import (
@@ -92,18 +94,20 @@ class TestNotifySettings:
         assert (notify.smtp_host, notify.smtp_port, notify.smtp_starttls) == ("127.0.0.1", 25, False)
         assert (notify.backoff_base_s, notify.backoff_max_s) == (2.0, 600.0)
         assert notify.email_from == "drx@localhost"
-        assert notify.webhook_keys == {}
+        assert notify.secrets_key is None
+        assert notify.sealing_keys() == ()
         assert notify.public_url is None
 
-    def test_reads_prefixed_variables_and_keys_as_json(self, monkeypatch):
+    def test_reads_prefixed_variables_and_the_sealing_keys_in_base64(self, monkeypatch):
         monkeypatch.setenv("DRX_NOTIFY_SMTP_PORT", "2525")
         monkeypatch.setenv("DRX_NOTIFY_SMTP_STARTTLS", "true")
-        monkeypatch.setenv("DRX_NOTIFY_WEBHOOK_KEYS", '{"k1": "old-secret", "k2": "new-secret"}')
+        monkeypatch.setenv("DRX_NOTIFY_SECRETS_KEY", base64.b64encode(b"n" * 32).decode())
+        monkeypatch.setenv("DRX_NOTIFY_SECRETS_OLD_KEYS", f"{base64.b64encode(b'o' * 32).decode()} ")
         monkeypatch.setenv("DRX_NOTIFY_PUBLIC_URL", "https://drx.example.org/ui")
         notify = load_settings().notify
         assert notify.smtp_port == 2525
         assert notify.smtp_starttls is True
-        assert notify.webhook_keys == {"k1": "old-secret", "k2": "new-secret"}
+        assert notify.sealing_keys() == (b"n" * 32, b"o" * 32)  # the current key first
         assert notify.public_url == "https://drx.example.org/ui"
 
     @pytest.mark.parametrize(
@@ -115,9 +119,8 @@ class TestNotifySettings:
             ("DRX_NOTIFY_DELIVERY_CONCURRENCY", "0"),
             ("DRX_NOTIFY_EMAIL_FROM", "nobody"),
             ("DRX_NOTIFY_PUBLIC_URL", "drx.example.org"),
-            ("DRX_NOTIFY_WEBHOOK_KEYS", "k1=secret"),
-            ("DRX_NOTIFY_WEBHOOK_KEYS", '{"key with space": "s"}'),
-            ("DRX_NOTIFY_WEBHOOK_KEYS", '{"k1": ""}'),
+            ("DRX_NOTIFY_SECRETS_KEY", "not base64!"),
+            ("DRX_NOTIFY_SECRETS_KEY", base64.b64encode(b"sixteen-byte-key").decode()),
         ],
     )
     def test_invalid_value_names_the_variable(self, monkeypatch, variable, value):
@@ -135,12 +138,22 @@ class TestNotifySettings:
         with pytest.raises(ValueError, match="DRX_NOTIFY_SMTP_PASSWORD"):
             NotifySettings(smtp_username="drx")
 
+    def test_a_sealing_key_error_does_not_quote_the_key(self, monkeypatch):
+        monkeypatch.setenv("DRX_NOTIFY_SECRETS_KEY", "c2hvcnQtYnV0LXNlY3JldA==")
+        with pytest.raises(SettingsError) as caught:
+            load_settings()
+        assert "c2hvcnQtYnV0LXNlY3JldA" not in str(caught.value)
+        assert "not 32 bytes in base64" in str(caught.value)
+
+    def test_old_keys_need_a_current_key(self):
+        with pytest.raises(ValueError, match="DRX_NOTIFY_SECRETS_OLD_KEYS needs DRX_NOTIFY_SECRETS_KEY"):
+            NotifySettings(secrets_old_keys=base64.b64encode(b"o" * 32).decode())
+
     def test_secrets_never_show_in_repr(self):
-        notify = NotifySettings(
-            smtp_username="drx", smtp_password="hunter2", webhook_keys={"k1": "webhook-secret"}
-        )
+        key = base64.b64encode(b"k" * 32).decode()
+        notify = NotifySettings(smtp_username="drx", smtp_password="hunter2", secrets_key=key)
         assert "hunter2" not in repr(notify)
-        assert "webhook-secret" not in repr(notify)
+        assert key not in repr(notify)
 
 
 class TestWorkerSettings:
