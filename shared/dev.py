@@ -89,6 +89,9 @@ def dev_up(*, broker: BrokerKind = "tansu", kafka_port: int = 9092, partitions: 
         server = TansuServer(kafka_port, log_path=root / "tansu.log", tied_to_parent=False)
     else:
         kafka_workdir = root / "kafka"
+        # The launcher copies its log4j2.properties into this directory before the JVM starts;
+        # on a first run nothing under the state dir exists yet.
+        kafka_workdir.mkdir(parents=True, exist_ok=True)
         server = ApacheKafkaServer(kafka_workdir, port=kafka_port, tied_to_parent=False)
     bootstrap = server.start()
     assert server.pid is not None

@@ -18,11 +18,13 @@ from services.cli import common
 from services.cli.common import console, one_of, with_session
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from shared.db.models import DeliveryRow
 
-__all__ = ["coverage_command", "deliveries_command", "matches_command"]
+__all__ = ["coverage_command", "delivered_cell", "deliveries_command", "matches_command"]
 
 
 def matches_command(
@@ -42,7 +44,7 @@ def matches_command(
             common.settings(), lambda s: list_matches(s, crisis_id=crisis, status=status, limit=limit)
         )
     )
-    table = Table("match", "status", "need", "pledge", "quantity", "why")
+    table = Table("match", "status", "need", "pledge", "quantity", "delivered", "why")
     for m in rows:
         table.add_row(
             m.match_id,
@@ -50,9 +52,19 @@ def matches_command(
             m.need_id,
             m.pledge_id,
             f"{m.quantity.normalize():f} {m.unit}",
+            delivered_cell(m.quantity, m.delivered_quantity, m.unit),
             m.explanation,
         )
     console.print(table)
+
+
+def delivered_cell(quantity: Decimal, delivered: Decimal | None, unit: str) -> str:
+    """What arrived of a fulfilled match: "80 of 100 piece" when short; empty before fulfilment."""
+    if delivered is None:
+        return ""
+    if delivered < quantity:
+        return f"{delivered.normalize():f} of {quantity.normalize():f} {unit}"
+    return f"{delivered.normalize():f} {unit}"
 
 
 def coverage_command(crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None) -> None:

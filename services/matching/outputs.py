@@ -168,6 +168,7 @@ def match_data(match: MatchRow, need: MatchingNeedRow, pledge: MatchingPledgeRow
         crisis_id=match.crisis_id,
         category=need.category,
         quantity=match.quantity,
+        delivered_quantity=match.delivered_quantity,
         unit=match.unit,
         status=match.status,
         explanation=match.explanation,

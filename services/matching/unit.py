@@ -16,7 +16,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.domain import LiveMatch, SkillTree, delivered, released_by, transition, trim
+from services.matching.domain import LiveMatch, SkillTree, released_by, settle, transition, trim
 from services.matching.mapping import match_keys, need_row, pledge_row, quantity_and_unit
 from services.matching.moves import PAGE, Moves
 from services.matching.outputs import Outputs
@@ -251,17 +251,12 @@ class Unit:
             await self.moves.shift(need, pledge, proposed=-match.quantity, confirmed=match.quantity)
             self.out.match(match, need, pledge, before=before)
         elif decision.decision == "fulfilled":
-            arrived = delivered(match.quantity, decision.fulfilled_quantity)
+            settlement = settle(match.quantity, decision.fulfilled_quantity)
+            match.delivered_quantity = settlement.delivered
             await self.moves.move(match, target, reason)
-            await self.moves.shift(
-                need,
-                pledge,
-                confirmed=-match.quantity,
-                fulfilled=arrived,
-                allocated=arrived - match.quantity,
-            )
+            await self.moves.shift(need, pledge, **settlement.ledger_moves())
             self.out.match(match, need, pledge, before=before)
-            if arrived < match.quantity:  # the shortfall is demand again, the rest capacity again
+            if settlement.shortfall:  # the shortfall is demand again, and capacity again
                 await self.moves.propose_for_need(need)
                 await self.moves.propose_for_pledge(pledge)
         else:  # reject or cancel: capacity comes back, and both sides are tried again

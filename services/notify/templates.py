@@ -59,11 +59,37 @@ def _link(public_url: str | None, path: str) -> str:
     return f"\n{public_url.rstrip('/')}/{path}" if public_url else ""
 
 
+# After a short delivery: where the part that did not arrive went (docs/matching.md).
+_SHORTFALL: dict[Audience, str] = {
+    "coordinator": "The other {missing} are open again on the need and free again on the pledge; "
+    "both are matched again.",
+    "organisation": "The other {missing} are open again for this need; matching continues.",
+    "donor": "The other {missing} are offered again from your pledge; if you no longer have them, "
+    "reduce or withdraw it (`drx post pledge FILE --action updated`).",
+}
+
+
+def _amount(match: MatchUpdated) -> str:
+    """How much, as the reader should see it: "80 of 100 piece delivered" after a short delivery."""
+    delivered = match.delivered_quantity
+    if delivered is None or delivered >= match.quantity:
+        return f"{_qty(match.quantity)} {match.unit}"
+    return f"{_qty(delivered)} of {_qty(match.quantity)} {match.unit} delivered"
+
+
+def _shortfall(match: MatchUpdated, audience: Audience) -> str | None:
+    delivered = match.delivered_quantity
+    if delivered is None or delivered >= match.quantity:
+        return None
+    return _SHORTFALL[audience].format(missing=f"{_qty(match.quantity - delivered)} {match.unit}")
+
+
 def render_match(match: MatchUpdated, audience: Audience, public_url: str | None = None) -> Message:
     """One match status change, worded for a coordinator, the organisation or the donor."""
     c = match.context
-    amount = f"{_qty(match.quantity)} {match.unit}"
-    subject = f"{_VERB[match.status]}: {amount} for {c.need_title} ({_where(c)})"
+    amount = _amount(match)
+    headline = amount.removesuffix(" delivered")  # "Delivered: 80 of 100 piece for …"
+    subject = f"{_VERB[match.status]}: {headline} for {c.need_title} ({_where(c)})"
     if audience == "donor":
         lead = f"Your pledge “{c.pledge_title}” and the need “{c.need_title}” of {c.organisation_name}"
     else:
@@ -76,6 +102,8 @@ def render_match(match: MatchUpdated, audience: Audience, public_url: str | None
         lines.append(f"Why: {match.explanation}")
     elif match.reason:
         lines.append(f"Reason: {match.reason}")
+    if shortfall := _shortfall(match, audience):
+        lines.append(shortfall)
     next_step = _NEXT.get((match.status, audience))
     if next_step:
         lines.append(next_step.format(match_id=match.match_id, organisation=c.organisation_name))

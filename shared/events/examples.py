@@ -89,6 +89,8 @@ _NEED_CONTEXT: dict[str, Any] = {
     "admin_area": "TR-27",
     "place_name": "Gaziantep",
 }
+# A short delivery: 200 of the confirmed 250 arrived (only a fulfilled match says what arrived).
+_DELIVERED: dict[str, dict[str, str]] = {"fulfilled": {"delivered_quantity": "200"}}
 _MATCH: dict[str, Any] = {
     "match_id": "m-3f2a9c",
     "need_id": "need-gzt-0042",
@@ -234,7 +236,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         f"org.drx.match.{status}": _envelope(
             f"org.drx.match.{status}",
             _MATCHING,
-            {**_MATCH, "status": status, "revision": revision},
+            {**_MATCH, "status": status, "revision": revision, **_DELIVERED.get(status, {})},
             f"m-3f2a9c:r{revision}",
             "m-3f2a9c",
         )

@@ -58,7 +58,18 @@ class MatchUpdated(_Data):
     pledge_id: EntityId
     crisis_id: EntityId
     category: Category
-    quantity: Decimal = Field(gt=0, description="In `unit`: the need's base unit, or USD for funds.")
+    quantity: Decimal = Field(
+        gt=0,
+        description="Proposed, then confirmed, in `unit`: the need's base unit, or USD for funds. A "
+        "fulfilled match keeps its confirmed quantity here; what arrived is `delivered_quantity`.",
+    )
+    delivered_quantity: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="Fulfilled matches only: how much arrived, in `unit`, at most `quantity`. Less is a "
+        "short delivery: the need's shortfall is open again, and the pledge's undelivered part is offered "
+        "again.",
+    )
     unit: str
     status: MatchStatus
     explanation: str = Field(description="Why this pledge for this need, in one or two sentences.")

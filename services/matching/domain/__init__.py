@@ -17,7 +17,8 @@ and a match's lifecycle in ``lifecycle.py``. Import the names from here.
 - :func:`need_status` and :func:`need_filled` are a need's coverage, as coordinators see it;
 - :func:`transition` says which decision (or a lapse) moves a match from which status to which;
 - :func:`released_by` says which live matches a withdrawn, closed or expired need or pledge releases;
-- :func:`declined` says which ended matches keep their pair from being proposed again.
+- :func:`declined` says which ended matches keep their pair from being proposed again;
+- :func:`settle` says what a fulfilment report (a short delivery too) does to the ledgers.
 """
 
 from services.matching.domain.allocation import LiveMatch, allocate, rank_needs, rank_pledges, trim
@@ -30,12 +31,14 @@ from services.matching.domain.lifecycle import (
     MatchStatus,
     Move,
     NeedStatus,
+    Settlement,
     declined,
     delivered,
     held_in,
     need_filled,
     need_status,
     released_by,
+    settle,
     transition,
 )
 from services.matching.domain.views import URGENCY_RANK, Eligible, NeedView, PledgeView, Proposal, SkillTree
@@ -54,6 +57,7 @@ __all__ = [
     "NeedView",
     "PledgeView",
     "Proposal",
+    "Settlement",
     "SkillTree",
     "allocate",
     "declined",
@@ -66,6 +70,7 @@ __all__ = [
     "rank_needs",
     "rank_pledges",
     "released_by",
+    "settle",
     "transition",
     "trim",
 ]

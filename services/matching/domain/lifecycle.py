@@ -3,11 +3,13 @@
 - :func:`need_status` and :func:`need_filled` are a need's coverage, as coordinators see it;
 - :func:`transition` says which decision (or a lapse) moves a match from which status to which;
 - :func:`released_by` says which live matches a withdrawn, closed or expired need or pledge releases;
-- :func:`declined` says which ended matches keep their pair from being proposed again.
+- :func:`declined` says which ended matches keep their pair from being proposed again;
+- :func:`settle` says what a fulfilment report does to the ledgers, a short delivery included.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
@@ -19,12 +21,14 @@ __all__ = [
     "MatchStatus",
     "Move",
     "NeedStatus",
+    "Settlement",
     "declined",
     "delivered",
     "held_in",
     "need_filled",
     "need_status",
     "released_by",
+    "settle",
     "transition",
 ]
 
@@ -80,6 +84,34 @@ def transition(move: Move, status: str) -> MatchStatus | None:
 def delivered(quantity: Decimal, reported: Decimal | None) -> Decimal:
     """How much of a fulfilled match counts as delivered: the report, at most the match (none: all)."""
     return min(reported or quantity, quantity)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A fulfilled match's numbers: what arrived of what was confirmed, and the shortfall."""
+
+    confirmed: Decimal
+    delivered: Decimal
+
+    @property
+    def shortfall(self) -> Decimal:
+        """What was confirmed but did not arrive (0 for a full delivery)."""
+        return self.confirmed - self.delivered
+
+    def ledger_moves(self) -> dict[str, Decimal]:
+        """The relative changes to the need's and the pledge's ledgers (``repository.shift``).
+
+        The confirmed quantity leaves the need's *confirmed* column; what arrived enters
+        *fulfilled*, so the shortfall is the need's demand again. The pledge keeps allocated only
+        what arrived: the shortfall is its capacity again. The organisation that reports knows
+        what arrived, not why the rest did not; the donor does, and is told (docs/matching.md).
+        """
+        return {"confirmed": -self.confirmed, "fulfilled": self.delivered, "allocated": -self.shortfall}
+
+
+def settle(confirmed: Decimal, reported: Decimal | None) -> Settlement:
+    """The settlement of a fulfilment report of ``reported`` against a match of ``confirmed``."""
+    return Settlement(confirmed=confirmed, delivered=delivered(confirmed, reported))
 
 
 def held_in(status: str) -> Literal["proposed", "confirmed"]:

@@ -149,6 +149,13 @@ class MatchRow(Base):
             "status IN ('proposed', 'confirmed', 'rejected', 'expired', 'fulfilled', 'cancelled')",
             name="status",
         ),
+        # A fulfilled match, and only a fulfilled one, says how much arrived: at most what was
+        # confirmed (a short delivery is less; docs/matching.md says where the rest goes).
+        CheckConstraint(
+            "(status = 'fulfilled') = (delivered_quantity IS NOT NULL) AND (delivered_quantity IS NULL"
+            " OR (delivered_quantity > 0 AND delivered_quantity <= quantity))",
+            name="delivered_within_quantity",
+        ),
         Index("ix__matches__need_id_status", "need_id", "status"),
         Index("ix__matches__pledge_id_status", "pledge_id", "status"),
         Index("ix__matches__status_created_at", "status", "created_at"),
@@ -158,7 +165,8 @@ class MatchRow(Base):
     need_id: Mapped[str] = mapped_column(ForeignKey("m_needs.need_id"))
     pledge_id: Mapped[str] = mapped_column(ForeignKey("m_pledges.pledge_id"))
     crisis_id: Mapped[str] = mapped_column(String(100))
-    quantity: Mapped[Decimal] = mapped_column(_QTY)
+    quantity: Mapped[Decimal] = mapped_column(_QTY)  # proposed, then confirmed; kept when fulfilled
+    delivered_quantity: Mapped[Decimal | None] = mapped_column(_QTY)  # what arrived (fulfilled only)
     unit: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
     explanation: Mapped[str] = mapped_column(Text)

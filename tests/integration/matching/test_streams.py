@@ -91,8 +91,11 @@ async def _check_ledgers(sessions, crisis: str) -> None:
             assert need.proposed + need.confirmed + need.fulfilled <= need.quantity
         pledges = select(MatchingPledgeRow).where(MatchingPledgeRow.earmark_crises.contains([crisis]))
         for pledge in await session.scalars(pledges):
+            held = func.coalesce(
+                MatchRow.delivered_quantity, MatchRow.quantity
+            )  # a fulfilled match: what arrived
             live = await session.scalar(
-                select(func.coalesce(func.sum(MatchRow.quantity), 0)).where(
+                select(func.coalesce(func.sum(held), 0)).where(
                     MatchRow.pledge_id == pledge.pledge_id,
                     MatchRow.status.in_(("proposed", "confirmed", "fulfilled")),
                 )

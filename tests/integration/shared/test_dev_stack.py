@@ -77,3 +77,45 @@ def _is_tansu_on(proc_dir, port):
     except OSError:
         return False
     return b"tansu" in cmdline and f":{port}".encode() in cmdline
+
+
+def test_apache_up_on_a_fresh_state_directory(tmp_path):
+    """Issue 16, item 12: ``--broker apache`` once failed on a state directory that did not exist
+    yet (``…/state/kafka/log4j2.properties`` not found). The state dir here comes from
+    ``XDG_STATE_HOME``, as on a developer's first run, and nothing under it exists beforehand."""
+    env = {key: value for key, value in os.environ.items() if key != "DRX_STATE_DIR"}
+    env |= {"XDG_STATE_HOME": str(tmp_path / "xdg-state"), "DRX_LOG_LEVEL": "WARNING"}
+    state = tmp_path / "xdg-state" / "drx" / "dev"
+    assert not state.exists()
+    port = free_port()
+    try:
+        drx("dev", "up", "--broker", "apache", "--kafka-port", str(port), env=env)
+        assert (state / "kafka" / "log4j2.properties").is_file()
+        exports = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in drx("dev", "env", env=env).stdout.splitlines()
+        )
+        assert exports["DRX_KAFKA_BOOTSTRAP_SERVERS"] == f"127.0.0.1:{port}"
+        assert "DRX_KAFKA_IDEMPOTENT_PRODUCER" not in exports  # Apache Kafka takes the idempotent producer
+        settings = Settings(
+            kafka=KafkaSettings(bootstrap_servers=exports["DRX_KAFKA_BOOTSTRAP_SERVERS"]),
+            database=DatabaseSettings(url=SecretStr(exports["DRX_DATABASE_URL"].strip("'"))),
+        )
+        assert asyncio.run(smoke_round_trip(settings)).startswith("smoke-")
+        broker_pid = int(
+            next(p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _is_kafka_on(p, state))
+        )
+    finally:
+        drx("dev", "down", env=env, check=False)
+    assert not pid_alive(broker_pid)
+    assert not (state / "kafka").exists()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _is_kafka_on(proc_dir, state):
+    try:
+        cmdline = (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"kafka.Kafka" in cmdline and str(state / "kafka").encode() in cmdline

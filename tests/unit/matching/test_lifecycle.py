@@ -16,6 +16,7 @@ from services.matching.domain import (
     held_in,
     need_filled,
     released_by,
+    settle,
     transition,
 )
 
@@ -117,3 +118,28 @@ def test_a_fulfilment_delivers_what_was_reported_at_most_the_match(reported, cou
 )
 def test_a_need_is_filled_when_confirmed_and_fulfilled_reach_its_quantity(confirmed, fulfilled, filled):
     assert need_filled(Decimal(400), Decimal(confirmed), Decimal(fulfilled)) is filled
+
+
+@pytest.mark.parametrize(
+    ("reported", "delivered_", "shortfall"),
+    [(None, 100, 0), (Decimal(80), 80, 20), (Decimal(100), 100, 0), (Decimal(150), 100, 0)],
+)
+def test_a_settlement_says_what_arrived_and_what_fell_short(reported, delivered_, shortfall):
+    settlement = settle(Decimal(100), reported)
+    assert (settlement.confirmed, settlement.delivered, settlement.shortfall) == (100, delivered_, shortfall)
+
+
+def test_a_short_delivery_reopens_the_need_and_frees_the_pledge_by_the_shortfall():
+    # Need 100, confirmed 100 from a pledge of 100 (allocated 100); 80 arrive.
+    moves = settle(Decimal(100), Decimal(80)).ledger_moves()
+    assert moves == {"confirmed": Decimal(-100), "fulfilled": Decimal(80), "allocated": Decimal(-20)}
+    need = {"proposed": Decimal(0), "confirmed": Decimal(100), "fulfilled": Decimal(0)}
+    need = {column: value + moves.get(column, Decimal(0)) for column, value in need.items()}
+    assert Decimal(100) - sum(need.values()) == 20  # the need lacks the shortfall again
+    assert Decimal(100) + moves["allocated"] == 80  # the pledge holds only what arrived
+    assert not need_filled(Decimal(100), need["confirmed"], need["fulfilled"])
+
+
+def test_a_full_delivery_moves_confirmed_to_fulfilled_and_keeps_the_pledge_allocated():
+    moves = settle(Decimal(100), None).ledger_moves()
+    assert moves == {"confirmed": Decimal(-100), "fulfilled": Decimal(100), "allocated": Decimal(0)}
