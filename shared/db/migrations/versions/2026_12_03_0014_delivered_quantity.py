@@ -1,7 +1,7 @@
 """A fulfilled match records how much arrived, beside the quantity that was confirmed.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-03
 
 A delivery of 80 against a confirmed 100 used to read "fulfilled 100" everywhere: the ledgers
