@@ -11,6 +11,8 @@ import shlex
 import tomllib
 
 import pytest
+import typer
+import typer.main
 from typer.testing import CliRunner
 
 import services.cli.common
@@ -18,6 +20,7 @@ import services.cli.main
 from shared.config import SettingsError, load_settings
 from tests.unit.deploy.deployment import (
     DOCKERIGNORE,
+    PENDING_OPTIONS,
     PENDING_SETTINGS,
     ROOT,
     SETTINGS,
@@ -101,6 +104,29 @@ def drx_invocations() -> list[tuple[str, list[str]]]:
     return found
 
 
+def without_pending_options(args: list[str]) -> list[str]:
+    """``args`` without the options (and their values) of PENDING_OPTIONS the CLI lacks so far."""
+    command = services.cli.main.app
+    click_command = typer.main.get_command(command)
+    for word in args[:2]:
+        sub = getattr(click_command, "commands", {}).get(word)
+        if sub is None:
+            break
+        click_command = sub
+    known = {opt for param in getattr(click_command, "params", []) for opt in param.opts}
+    pending = PENDING_OPTIONS.get(tuple(args[:2]), set()) - known
+    kept: list[str] = []
+    skip = False
+    for word in args:
+        if skip:
+            skip = False
+        elif word in pending:
+            skip = True
+        elif word.split("=", 1)[0] not in pending:
+            kept.append(word)
+    return kept
+
+
 class _ReachedSettings(Exception):  # noqa: N818 - a marker, not an error
     """Raised instead of reading settings: the command parsed and got as far as needing them."""
 
@@ -131,7 +157,7 @@ class TestCommands:
     )
     def test_is_a_real_command_of_the_cli(self, invocation, monkeypatch):
         where, args = invocation
-        reached, output = reaches_settings(args, monkeypatch)
+        reached, output = reaches_settings(without_pending_options(args), monkeypatch)
         assert reached, f"{where}: `drx {' '.join(args)}` is not a command drx runs:\n{output}"
 
     def test_the_default_command_prints_help(self):
