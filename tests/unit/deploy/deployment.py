@@ -116,6 +116,36 @@ def container_env(container: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
+def envfrom_secrets() -> set[str]:
+    """The Secrets some container takes whole as its environment (the others hold files or keys)."""
+    return {
+        source["secretRef"]["name"]
+        for resource in workloads()
+        for container in containers(resource)
+        for source in container.get("envFrom", [])
+        if "secretRef" in source
+    }
+
+
+def resolved_env(container: dict[str, Any]) -> dict[str, str]:
+    """Everything the container's process sees, Secrets included: envFrom, then env (values and keys)."""
+    maps = {name: r["data"] for name, r in of_kind("ConfigMap").items()}
+    secrets = {name: r["stringData"] for name, r in of_kind("Secret").items()}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(maps[source["configMapRef"]["name"]])
+        if "secretRef" in source:
+            env.update(secrets[source["secretRef"]["name"]])
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+        elif "secretKeyRef" in entry.get("valueFrom", {}):
+            ref = entry["valueFrom"]["secretKeyRef"]
+            env[entry["name"]] = secrets[ref["name"]][ref["key"]]
+    return env
+
+
 def compose() -> dict[str, Any]:
     (doc,) = documents(COMPOSE)
     return doc
