@@ -28,6 +28,8 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 K8S = ROOT / "deploy" / "k8s"
 KEDA = K8S / "extras" / "keda-scaledobject.yaml"
+KAFKA_START = ROOT / "deploy" / "kafka" / "start.sh"
+CERTS = ROOT / "deploy" / "certs.py"
 
 K8S_VERSION = "1.30"  # the oldest Kubernetes the manifests must work on; bundled by kubernetes-validate
 WORKERS = ("ingest", "matching", "notify")
@@ -36,6 +38,9 @@ SHUTDOWN_TIMEOUT = "DRX_WORKER_SHUTDOWN_TIMEOUT_S"  # from SIGTERM to exit
 # Passed by the manifests before the setting exists; unknown DRX_* variables are ignored.
 # Remove a name from here once shared/config/ has it.
 PENDING_SETTINGS: set[str] = set()
+CERTS_ENTRYPOINT = ["python", "/opt/drx-deploy/certs.py"]
+SASL_PRINCIPALS = {"ingest": "drx-ingest", "matching": "drx-matching", "notify": "drx-notify"}
+OPERATOR = "drx-operator"
 SETTINGS = {
     f"{cls.model_config['env_prefix']}{field.upper()}"
     for cls in (
@@ -108,6 +113,36 @@ def container_env(container: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
+def envfrom_secrets() -> set[str]:
+    """The Secrets some container takes whole as its environment (the others hold files or keys)."""
+    return {
+        source["secretRef"]["name"]
+        for resource in workloads()
+        for container in containers(resource)
+        for source in container.get("envFrom", [])
+        if "secretRef" in source
+    }
+
+
+def resolved_env(container: dict[str, Any]) -> dict[str, str]:
+    """Everything the container's process sees, Secrets included: envFrom, then env (values and keys)."""
+    maps = {name: r["data"] for name, r in of_kind("ConfigMap").items()}
+    secrets = {name: r["stringData"] for name, r in of_kind("Secret").items()}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(maps[source["configMapRef"]["name"]])
+        if "secretRef" in source:
+            env.update(secrets[source["secretRef"]["name"]])
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+        elif "secretKeyRef" in entry.get("valueFrom", {}):
+            ref = entry["valueFrom"]["secretKeyRef"]
+            env[entry["name"]] = secrets[ref["name"]][ref["key"]]
+    return env
+
+
 def compose() -> dict[str, Any]:
     (doc,) = documents(COMPOSE)
     return doc
@@ -118,7 +153,20 @@ def compose_services() -> dict[str, dict[str, Any]]:
 
 
 def drx_compose_services() -> dict[str, dict[str, Any]]:
-    return {name: s for name, s in compose_services().items() if s.get("image", "").startswith("drx:")}
+    """The services that run drx itself (the certs job runs only deploy/certs.py in the image)."""
+    return {
+        name: s
+        for name, s in compose_services().items()
+        if s.get("image", "").startswith("drx:") and s.get("entrypoint") != CERTS_ENTRYPOINT
+    }
+
+
+def broker_properties() -> dict[str, str]:
+    """The server.properties deploy/kafka/start.sh writes for the Compose broker (shell variables kept)."""
+    text = KAFKA_START.read_text()
+    body = text.split('cat > "$CONF/server.properties" <<PROPERTIES\n', 1)[1].split("\nPROPERTIES\n", 1)[0]
+    lines = [line for line in body.splitlines() if line.strip() and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ import pytest
 from tests.unit.deploy.deployment import (
     SHUTDOWN_TIMEOUT,
     WORKERS,
+    broker_properties,
     compose,
     compose_services,
     container_env,
@@ -27,8 +28,9 @@ class TestCompose:
     def test_kafka_runs_in_kraft_mode_from_the_apache_image(self):
         kafka = compose_services()["kafka"]
         assert kafka["image"].startswith("apache/kafka:")
-        assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
-        assert "ZOOKEEPER" not in " ".join(kafka["environment"]).upper()
+        properties = broker_properties()
+        assert "controller" in properties["process.roles"]
+        assert not [name for name in properties if "zookeeper" in name]
 
     def test_postgres_is_16(self):
         assert compose_services()["postgres"]["image"].split(":")[1].startswith("16")
@@ -46,6 +48,12 @@ class TestCompose:
                 }
                 if condition == "service_healthy":
                     assert "healthcheck" in services[target], f"{name} waits on {target}, which has none"
+
+    def test_kafka_starts_after_its_certificates_are_written(self):
+        assert compose_services()["kafka"]["depends_on"] == {
+            "certs": {"condition": "service_completed_successfully"}
+        }
+        assert compose_services()["certs"]["restart"] == "no"
 
     def test_migrate_runs_once_after_kafka_and_postgres_are_healthy(self):
         migrate = compose_services()["migrate"]

@@ -27,7 +27,9 @@ from tests.unit.deploy.deployment import (
     dockerfile_exec_form,
     dockerfile_instructions,
     drx_compose_services,
+    envfrom_secrets,
     pod_spec,
+    resolved_env,
     resource_id,
     without_interpolation,
     workloads,
@@ -42,7 +44,7 @@ def environment_sources() -> list[tuple[str, dict[str, str | None]]]:
     for resource in base_resources():
         if resource["kind"] == "ConfigMap":
             sources.append((resource_id(resource), dict(resource["data"])))
-        elif resource["kind"] == "Secret":
+        elif resource["kind"] == "Secret" and resource["metadata"]["name"] in envfrom_secrets():
             sources.append((resource_id(resource), dict(resource["stringData"])))
     for resource in workloads():
         for container in containers(resource):
@@ -60,18 +62,23 @@ class TestSettings:
 
     @pytest.mark.parametrize(
         "where",
-        ["compose", "kubernetes"],
+        [f"compose {name}" for name in drx_compose_services()]
+        + [f"{resource_id(r)} {c['name']}" for r in workloads() for c in containers(r)],
     )
     def test_the_values_are_accepted_by_the_settings(self, where, monkeypatch):
+        """What each process sees, secrets included, loads: SASL_SSL needs its user and password."""
         for name in [n for n in os.environ if n.startswith("DRX_")]:
             monkeypatch.delenv(name)
-        if where == "compose":
-            env = {k: v for k, v in drx_compose_services()["notify"]["environment"].items() if v is not None}
+        if where.startswith("compose "):
+            service = drx_compose_services()[where.removeprefix("compose ")]
+            env = {k: v for k, v in service["environment"].items() if v is not None}
         else:
-            env = {}
-            for resource in base_resources():
-                if resource["kind"] in {"ConfigMap", "Secret"}:
-                    env.update(resource.get("data") or resource.get("stringData") or {})
+            (env,) = [
+                resolved_env(c)
+                for r in workloads()
+                for c in containers(r)
+                if f"{resource_id(r)} {c['name']}" == where
+            ]
         for name, value in env.items():
             monkeypatch.setenv(name, without_interpolation(value))
         try:
@@ -121,8 +128,9 @@ class TestCommands:
         assert "drx" in scripts
 
     def test_every_drx_command_is_found(self):
-        commands = {tuple(args) for _, args in drx_invocations()}
-        assert {("run", w) for w in WORKERS} | {("db", "upgrade"), ("topics", "create")} <= commands
+        commands = {tuple(args[:2]) for _, args in drx_invocations()}
+        expected = {("run", w) for w in WORKERS} | {("db", "upgrade"), ("db", "grant-worker")}
+        assert expected | {("topics", "create")} <= commands
 
     @pytest.mark.parametrize(
         "invocation",

@@ -162,7 +162,11 @@ class TestKustomization:
 
     def test_the_migrate_job_upgrades_the_database_before_creating_topics(self):
         (job,) = of_kind("Job").values()
-        assert [c["args"] for c in containers(job)] == [["db", "upgrade"], ["topics", "create"]]
+        assert [c["args"][:2] for c in containers(job)] == [
+            ["db", "upgrade"],
+            ["db", "grant-worker"],
+            ["topics", "create"],
+        ]
 
 
 class TestKedaExample:
