@@ -68,7 +68,10 @@ def coverage_command(
     crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None,
     fmt: FormatOption = "table",
 ) -> None:
-    """Per crisis and sector: needed, pledged, proposed, confirmed, fulfilled, shortfall."""
+    """Per crisis and sector: needed, pledged, proposed, confirmed, fulfilled, covered, shortfall.
+
+    Covered is confirmed plus fulfilled; the shortfall is what covered leaves, whatever is proposed.
+    """
     from services.matching.queries import coverage
 
     one_of("--format", fmt, ("table", "json"))
@@ -95,7 +98,7 @@ def coverage_command(
     )
 
 
-_COVERAGE_NUMBERS = ("needed", "pledged", "proposed", "confirmed", "fulfilled", "shortfall")
+_COVERAGE_NUMBERS = ("needed", "pledged", "proposed", "confirmed", "fulfilled", "covered", "shortfall")
 
 
 def _needs(by_status: dict[str, int]) -> str:
