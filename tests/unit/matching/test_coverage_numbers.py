@@ -5,10 +5,9 @@ from decimal import Decimal
 from services.matching.queries import CoverageRow
 
 
-def row(**numbers: int) -> CoverageRow:
-    return CoverageRow(
-        "c-1", "shelter", "Housing / Shelter", "piece", **{k: Decimal(v) for k, v in numbers.items()}
-    )
+def row(*, needed: int, proposed: int = 0, confirmed: int = 0, fulfilled: int = 0) -> CoverageRow:
+    numbers = (Decimal(needed), Decimal(0), Decimal(proposed), Decimal(confirmed), Decimal(fulfilled))
+    return CoverageRow("c-1", "shelter", "Housing / Shelter", "piece", *numbers)
 
 
 def test_covered_is_confirmed_plus_fulfilled_and_ignores_proposals():
