@@ -47,6 +47,13 @@ class DevStack:
     pg_workdir: str
     kafka_workdir: str | None = None
 
+    @property
+    def psql_url(self) -> str:
+        """The database URL as libpq spells it (``psql URL`` accepts it; the ``+psycopg`` of
+        SQLAlchemy's dialect name it refuses)."""
+        scheme, rest = self.database_url.split("://", 1)
+        return f"{scheme.split('+', 1)[0]}://{rest}"
+
     def env(self) -> dict[str, str]:
         """The variables that point every drx command at this stack."""
         env = {

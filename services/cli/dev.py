@@ -63,7 +63,7 @@ def dev_status_command() -> None:
 
 @dev_app.command("env")
 def dev_env_command() -> None:
-    """Print shell exports for the running stack (use with eval)."""
+    """Print shell exports for the running stack (use with eval), and a URL psql accepts."""
     from shared.dev import dev_status
 
     stack = dev_status()
@@ -72,6 +72,8 @@ def dev_env_command() -> None:
         raise typer.Exit(1)
     for name, value in stack.env().items():
         typer.echo(f"export {name}={shlex.quote(value)}")
+    # a comment, so `eval` skips it: DRX_DATABASE_URL's "+psycopg" is SQLAlchemy's, psql refuses it
+    typer.echo(f"# psql {shlex.quote(stack.psql_url)}")
 
 
 @dev_app.command("kafka-jars")

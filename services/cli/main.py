@@ -16,6 +16,7 @@ from services.cli.dev import dev_app
 from services.cli.outbox import outbox_app
 from services.cli.post import decide_command, post_command
 from services.cli.queries import coverage_command, deliveries_command, matches_command
+from services.cli.reference import reference_app
 from services.cli.rejected import rejected_app
 from services.cli.run import run_command
 from services.cli.schema import db_app, topics_app
@@ -43,6 +44,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(subscribe_app, name="subscribe")
 app.add_typer(rejected_app, name="rejected")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(reference_app, name="reference")
 
 
 def main() -> None:

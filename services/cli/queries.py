@@ -1,7 +1,7 @@
 """``drx matches``, ``drx coverage`` and ``drx deliveries``: read what the workers have recorded.
 
 Matches and coverage come from matching's query module, deliveries from notify's table; every
-command only reads, in one session, and prints a table.
+command only reads, in one session, and prints a table (or JSON with ``--format json``).
 """
 
 # ruff: noqa: PLC0415 - database code is imported inside commands, so `drx --help` stays quick
@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from services.cli import common
-from services.cli.common import console, one_of, with_session
+from services.cli.common import FormatOption, console, listing, one_of, with_session
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -33,10 +33,12 @@ def matches_command(
         str | None, typer.Option(help="proposed, confirmed, rejected, expired, fulfilled, cancelled")
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 100,
+    fmt: FormatOption = "table",
 ) -> None:
     """List matches with their status and why they were proposed."""
     from services.matching.queries import list_matches
 
+    one_of("--format", fmt, ("table", "json"))
     one_of("--status", status, ("proposed", "confirmed", "rejected", "expired", "fulfilled", "cancelled"))
 
     rows = asyncio.run(
@@ -44,18 +46,26 @@ def matches_command(
             common.settings(), lambda s: list_matches(s, crisis_id=crisis, status=status, limit=limit)
         )
     )
-    table = Table("match", "status", "need", "pledge", "quantity", "delivered", "why")
-    for m in rows:
-        table.add_row(
-            m.match_id,
-            m.status,
-            m.need_id,
-            m.pledge_id,
-            f"{m.quantity.normalize():f} {m.unit}",
-            delivered_cell(m.quantity, m.delivered_quantity, m.unit),
-            m.explanation,
-        )
-    console.print(table)
+    listing(
+        fmt,
+        (
+            {
+                "match_id": m.match_id,
+                "status": m.status,
+                "crisis_id": m.crisis_id,
+                "need_id": m.need_id,
+                "pledge_id": m.pledge_id,
+                "quantity": m.quantity,
+                "unit": m.unit,
+                "delivered_quantity": m.delivered_quantity,
+                "delivered": delivered_cell(m.quantity, m.delivered_quantity, m.unit),
+                "why": m.explanation,
+            }
+            for m in rows
+        ),
+        columns=("match_id", "status", "need_id", "pledge_id", "quantity", "unit", "delivered", "why"),
+        ids=("match_id", "need_id", "pledge_id"),
+    )
 
 
 def delivered_cell(quantity: Decimal, delivered: Decimal | None, unit: str) -> str:
@@ -67,31 +77,45 @@ def delivered_cell(quantity: Decimal, delivered: Decimal | None, unit: str) -> s
     return f"{delivered.normalize():f} {unit}"
 
 
-def coverage_command(crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None) -> None:
-    """Per crisis and sector: needed, pledged, proposed, confirmed, fulfilled, shortfall."""
+def coverage_command(
+    crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Per crisis and sector: needed, pledged, proposed, confirmed, fulfilled, covered, shortfall.
+
+    Covered is confirmed plus fulfilled; the shortfall is what covered leaves, whatever is proposed.
+    """
     from services.matching.queries import coverage
 
+    one_of("--format", fmt, ("table", "json"))
+
     rows = asyncio.run(with_session(common.settings(), lambda s: coverage(s, crisis_id=crisis)))
-    table = Table(
-        "crisis",
-        "sector",
-        "category",
-        "unit",
-        "needed",
-        "pledged",
-        "proposed",
-        "confirmed",
-        "fulfilled",
-        "shortfall",
-        "needs",
+    columns = ("crisis_id", "sector", "category", "unit", *_COVERAGE_NUMBERS, "needs")
+    listing(
+        fmt,
+        (
+            {
+                "crisis_id": r.crisis_id,
+                "sector": r.sector,
+                "category": r.category,
+                "unit": r.unit,
+                **{name: getattr(r, name) for name in _COVERAGE_NUMBERS},
+                "needs": dict(sorted(r.needs_by_status.items()))
+                if fmt == "json"
+                else _needs(r.needs_by_status),
+            }
+            for r in rows
+        ),
+        columns=columns,
+        ids=("crisis_id",),
     )
-    for r in rows:
-        numbers = (r.needed, r.pledged, r.proposed, r.confirmed, r.fulfilled, r.shortfall)
-        needs = ", ".join(f"{count} {label}" for label, count in sorted(r.needs_by_status.items()))
-        table.add_row(
-            r.crisis_id, r.sector, r.category, r.unit, *(f"{n.normalize():f}" for n in numbers), needs
-        )
-    console.print(table)
+
+
+_COVERAGE_NUMBERS = ("needed", "pledged", "proposed", "confirmed", "fulfilled", "covered", "shortfall")
+
+
+def _needs(by_status: dict[str, int]) -> str:
+    return ", ".join(f"{count} {label}" for label, count in sorted(by_status.items()))
 
 
 def deliveries_command(

@@ -13,10 +13,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from services.cli import common
-from services.cli.common import console, err
+from services.cli.common import FormatOption, console, err, listing, one_of
 
 if TYPE_CHECKING:
     from shared.rejected import Rejection
@@ -58,21 +57,29 @@ def rejected_list_command(
     reason: Annotated[str | None, _REASON] = None,
     topic: Annotated[str | None, _TOPIC] = None,
     event_type: Annotated[str | None, _TYPE] = None,
+    fmt: FormatOption = "table",
 ) -> None:
     """What was refused, where it came from, and why."""
+    one_of("--format", fmt, ("table", "json"))
     chosen = _chosen(since, reason, topic, event_type)
-    table = Table("when (UTC)", "from", "type", "event id", "refused by", "reason")
-    for r in chosen:
-        table.add_row(
-            f"{r.at:%Y-%m-%d %H:%M:%S}",
-            f"{r.data.source_topic}/{r.data.source_partition}/{r.data.source_offset}",
-            r.data.event_type or "",
-            r.data.event_id or "",
-            r.rejected_by.removeprefix("urn:drx:service:"),
-            r.data.reason,
-        )
-    console.print(table)
-    console.print(f"{len(chosen)} rejection(s)")
+    listing(
+        fmt,
+        (
+            {
+                "at": f"{r.at:%Y-%m-%d %H:%M:%S}" if fmt == "table" else r.at,
+                "from": f"{r.data.source_topic}/{r.data.source_partition}/{r.data.source_offset}",
+                "event_type": r.data.event_type,
+                "event_id": r.data.event_id,
+                "refused_by": r.rejected_by.removeprefix("urn:drx:service:"),
+                "reason": r.data.reason,
+            }
+            for r in chosen
+        ),
+        columns=("at", "from", "event_type", "event_id", "refused_by", "reason"),
+        ids=("from", "event_id"),
+    )
+    if fmt == "table":
+        console.print(f"{len(chosen)} rejection(s)")
 
 
 @rejected_app.command("replay")

@@ -42,13 +42,20 @@ class CoverageRow:
     needs_by_status: dict[str, int] = field(default_factory=dict)
 
     @property
+    def covered(self) -> Decimal:
+        """Confirmed plus fulfilled: a proposal nobody has decided on yet covers nothing."""
+        return self.confirmed + self.fulfilled
+
+    @property
     def shortfall(self) -> Decimal:
-        return max(self.needed - self.proposed - self.confirmed - self.fulfilled, Decimal(0))
+        """What is still missing once the covered is counted; proposals do not shrink it."""
+        return max(self.needed - self.covered, Decimal(0))
 
 
 async def coverage(session: AsyncSession, *, crisis_id: str | None = None) -> list[CoverageRow]:
-    """Needed vs covered. ``pledged`` is active pledge capacity that may serve the row's needs:
-    for the crisis or standing, in the category and unit, and not earmarked away from the sector.
+    """Needed vs covered (confirmed plus fulfilled). ``pledged`` is active pledge capacity that
+    may serve the row's needs: for the crisis or standing, in the category and unit, and not
+    earmarked away from the sector.
     """
     query = select(MatchingNeedRow).where(MatchingNeedRow.status != "withdrawn")
     if crisis_id:

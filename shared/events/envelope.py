@@ -39,7 +39,7 @@ class CloudEvent(BaseModel):
     source: str = Field(
         min_length=1,
         max_length=200,
-        description="Who produced it, as a URI-reference (e.g. urn:drx:org:trc).",
+        description="Who produced it, as a URI-reference (e.g. urn:drx:org:trc-gaziantep).",
     )
     type: str = Field(min_length=1, max_length=100, description="Event type, e.g. org.drx.need.posted.")
     time: AwareDatetime | None = Field(default=None, description="When it happened, RFC 3339 with offset.")
