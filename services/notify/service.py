@@ -156,6 +156,11 @@ class NotifyService:
             return f"no active subscription {subscription_id!r}"
         return None
 
+    @staticmethod
+    def concerns(event_type: str) -> bool:
+        """Whether notify acts on events of this type (the rest of canonical it ignores)."""
+        return _notable(event_type) is not None
+
     async def handle(self, envelope: CloudEvent, *, position: SourcePosition | None = None) -> Result:
         """Apply one event from the matches or canonical topic (exactly once, by its source + id).
 
