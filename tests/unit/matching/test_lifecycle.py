@@ -11,6 +11,7 @@ from services.matching.domain import (
     RELEASES,
     MatchStatus,
     Move,
+    decision_refusal,
     declined,
     delivered,
     held_in,
@@ -18,6 +19,7 @@ from services.matching.domain import (
     released_by,
     transition,
 )
+from shared.scope import Scope
 
 STATUSES: tuple[MatchStatus, ...] = get_args(MatchStatus)
 MOVES: tuple[Move, ...] = get_args(Move)
@@ -117,3 +119,31 @@ def test_a_fulfilment_delivers_what_was_reported_at_most_the_match(reported, cou
 )
 def test_a_need_is_filled_when_confirmed_and_fulfilled_reach_its_quantity(confirmed, fulfilled, filled):
     assert need_filled(Decimal(400), Decimal(confirmed), Decimal(fulfilled)) is filled
+
+
+# --- who may decide a match ----------------------------------------------------------------------
+
+
+def _refusal(scope: Scope) -> str | None:
+    return decision_refusal(
+        "urn:drx:coord:x", scope, match_id="m-1", need_id="n-1", crisis_id="c-1", country="NPL"
+    )
+
+
+def test_a_decision_is_allowed_when_the_needs_crisis_or_country_is_in_scope():
+    assert _refusal(Scope.of(crises=("c-1",))) is None
+    assert _refusal(Scope.of(countries=("NPL",))) is None
+    assert _refusal(Scope(everything=True)) is None
+
+
+def test_a_decision_outside_the_scope_is_refused_naming_scope_and_match():
+    assert _refusal(Scope.of(crises=("c-2",), countries=("TUR",))) == (
+        "not authorised: urn:drx:coord:x may act only within crises [c-2] and countries [TUR]; "
+        "match m-1 (need n-1, crisis c-1 in NPL) is outside it"
+    )
+
+
+def test_an_empty_scope_decides_nothing():
+    refusal = _refusal(Scope())
+    assert refusal is not None
+    assert "has an empty scope" in refusal
