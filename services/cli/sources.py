@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from services.cli import common
@@ -71,9 +72,8 @@ def sources_scope_command(
         everything,
     )
     scope = _registry(lambda: change_scope(common.settings().database, source, change))
-    console.print(
-        f"{source} may act within {scope.describe()}" if scope else f"{source}'s scope is unchanged"
-    )
+    said = f"{source} may act within {scope.describe()}" if scope else f"{source}'s scope is unchanged"
+    console.print(said, markup=False)  # a scope's [..] is no markup
 
 
 @sources_app.command("list")
@@ -88,7 +88,7 @@ def sources_list_command() -> None:
             status = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}Z" + (
                 f": {row.revoked_reason}" if row.revoked_reason else ""
             )
-        scope = row.scope.describe() if row.role == "coordinator" else ""
+        scope = escape(row.scope.describe()) if row.role == "coordinator" else ""  # [..] is no markup
         table.add_row(row.source, row.role, row.party_id, row.display_name, scope, status)
     console.print(table)
 
