@@ -24,10 +24,10 @@ from shared.db.models.messaging import OutboxMessage
 from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
 from shared.redact import redact_url
-from shared.sources import add_source
 from tests.integration.notify.conftest import KEYS, PREFIX, match_event
 from tests.support import builders as b
 from tests.support.cli import run_drx
+from tests.support.provision import register_sources
 from tests.support.receivers import HttpReceiver
 
 ORG, DONOR = b.ORGANISATION[0], b.DONOR[0]
@@ -53,8 +53,7 @@ def _webhook(subscription_id: str, kind: str, party: str, url: str) -> dict:
 
 
 async def _register(database) -> None:
-    for source, role, party, name in b.SOURCES:
-        await add_source(database.settings, source, role, party, name, actor="test", topic_prefix=PREFIX)
+    await register_sources(database.settings, actor="test", topic_prefix=PREFIX)
 
 
 async def _rejections(notify) -> list[str]:

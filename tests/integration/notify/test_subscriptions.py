@@ -12,9 +12,9 @@ from services.notify.subscriptions import list_subscriptions
 from shared.db.models.messaging import OutboxMessage
 from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
-from shared.sources import add_source
 from tests.integration.notify.conftest import PREFIX
 from tests.support import builders as b
+from tests.support.provision import register_sources
 
 ORG, DONOR, COORD = b.ORGANISATION[0], b.DONOR[0], b.COORDINATOR[0]
 
@@ -52,8 +52,7 @@ async def _rejections(notify) -> list[str]:
 
 
 async def test_subscription_events_are_authorised_against_the_source_registry(notify, database):
-    for source, role, party, name in b.SOURCES:
-        await add_source(database.settings, source, role, party, name, actor="test", topic_prefix=PREFIX)
+    await register_sources(database.settings, actor="test", topic_prefix=PREFIX)
     own = {
         "subscription_id": "s-org",
         "recipient_id": "trc-gaziantep",
