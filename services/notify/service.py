@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.notify.domain import (
     MATCH_AUDIENCE,
     REMINDER_AUDIENCE,
+    Bounds,
     Network,
     Party,
     Recipient,
@@ -140,9 +141,10 @@ class NotifyService:
         assert isinstance(data, SubscriptionSet | SubscriptionRemoved)
         subscription_id = data.subscription_id
         wanted = Party(data.recipient_kind, data.recipient_id) if isinstance(data, SubscriptionSet) else None
+        bounds = Bounds(data.crisis_id, data.country) if isinstance(data, SubscriptionSet) else None
         held = await repo.held_subscription(subscription_id)
         registered = await repo.registered_source(envelope.source)
-        if refused := authorise(envelope.source, registered, wanted=wanted, held=held):
+        if refused := authorise(envelope.source, registered, wanted=wanted, held=held, wanted_bounds=bounds):
             return refused
         if isinstance(data, SubscriptionSet):
             if data.channel == "webhook" and (refused := await check_webhook(data.address, self._allow)):

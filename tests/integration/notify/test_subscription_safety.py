@@ -94,8 +94,8 @@ async def test_a_donor_cannot_take_over_an_organisation_s_subscription_and_the_o
         ]
         assert outcomes == ["applied", "rejected", "rejected"]
         refused = (
-            "subscription 's-org' was created by another source; only that source or a coordinator may "
-            "replace or remove it (choose another subscription id)"
+            "subscription 's-org' was created by another source; only that source or a coordinator whose "
+            "scope covers it may replace or remove it (choose another subscription id)"
         )
         assert await _rejections(notify) == [refused, refused]
         stored = await _subscription(notify, "s-org")
@@ -118,6 +118,7 @@ async def test_a_donor_cannot_take_over_an_organisation_s_subscription_and_the_o
 async def test_the_owner_may_still_replace_its_subscription_and_a_coordinator_keeps_it_its_owner(
     notify, database
 ):
+    await register_sources(database.settings, (b.GLOBAL_COORDINATOR,), actor="test", topic_prefix=PREFIX)
     await _register(database)
     email = {"channel": "email", "recipient_id": "trc-gaziantep", "recipient_kind": "organisation"}
     steps = [
@@ -135,7 +136,7 @@ async def test_the_owner_may_still_replace_its_subscription_and_a_coordinator_ke
             _raw(
                 "org.drx.subscription.set",
                 {"subscription_id": "s-o", **email, "address": "c@x.org"},
-                b.COORDINATOR[0],
+                b.GLOBAL_COORDINATOR[0],  # an organisation's subscription is in a global scope only
                 22,
             )
         ),

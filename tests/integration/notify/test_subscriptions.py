@@ -74,10 +74,14 @@ async def test_subscription_events_are_authorised_against_the_source_registry(no
     assert await _rejections(notify) == [
         "source 'urn:drx:org:nobody' is not registered (drx sources add)",
         (
-            "subscription 's-org' was created by another source; only that source or a coordinator may "
-            "replace or remove it (choose another subscription id)"
+            "subscription 's-org' was created by another source; only that source or a coordinator whose "
+            "scope covers it may replace or remove it (choose another subscription id)"
         ),
-        "no active subscription 's-org'",
+        (  # an organisation's subscription lies in no crisis or country: only a global desk's scope
+            "urn:drx:coord:iom-desk may act only within crises [] and countries [SYR, TUR]; subscription "
+            "'s-org' (for organisation trc-gaziantep) is outside it; only the source that created it or "
+            "a coordinator whose scope covers it may replace or remove it"
+        ),
     ]
     async with notify.service._sessions() as session:
         (row,) = await list_subscriptions(session, include_inactive=True)
