@@ -38,3 +38,13 @@ def test_a_refusal_names_the_scope_and_what_lies_outside_it():
         "urn:drx:coord:x may act only within crises [c-1, c-2] and countries [TUR]; "
         "crisis c-9 (NPL) is outside it"
     )
+
+
+def test_a_scope_change_adds_and_removes_and_leaves_the_global_grant_alone_unless_told():
+    from shared.sources import ScopeChange
+
+    before = Scope.of(crises=("c-1",), countries=("TUR",))
+    change = ScopeChange(add_crises=("c-2",), remove_crises=("c-1",), add_countries=("npl",))
+    assert change.applied_to(before) == Scope.of(crises=("c-2",), countries=("TUR", "NPL"))
+    assert ScopeChange(everything=True).applied_to(before) == Scope.of(("c-1",), ("TUR",), everything=True)
+    assert ScopeChange(remove_countries=("tur",)).applied_to(before) == Scope.of(crises=("c-1",))
