@@ -42,8 +42,8 @@ from shared.events.inbound import SubscriptionSet
 from shared.intake.parsing import RawMessage, SourcePosition
 from shared.kafka.topics import CANONICAL, CRISES_IN, MATCHES, NEEDS_IN, PLEDGES_IN, TopicSpec, topic_name
 from shared.reference import load_catalogue, load_skills
-from shared.sources import add_source
 from tests.support import builders as b
+from tests.support.provision import register_sources
 
 __all__ = ["markdown", "measure"]
 
@@ -139,8 +139,7 @@ async def _outbox(sessions: Any, topic: TopicSpec, after: int) -> list[tuple[int
 
 async def measure(database_url: str, pairs: int) -> list[dict[str, Any]]:
     settings = DatabaseSettings(url=SecretStr(database_url), pool_size=2)
-    for source, role, party, name in b.SOURCES:
-        await add_source(settings, source, role, party, name, topic_prefix=PREFIX)
+    await register_sources(settings, topic_prefix=PREFIX)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
     meter = Meter()

@@ -14,6 +14,7 @@ import argparse
 import json
 import random
 import sys
+from collections import defaultdict
 from typing import Any
 
 from services.demo.invalid import invalid_events
@@ -44,6 +45,7 @@ def _subscriptions(orgs: list[Party], people: list[Party]) -> list[dict[str, Any
             "recipient_kind": "coordinator",
             "channel": "webhook",
             "address": WEBHOOK_URL,
+            "crisis_id": CRISIS_ID,  # within the hub's scope
             "sector": "health",
         },
         {
@@ -97,12 +99,14 @@ def generate_scenario(
             "role": "coordinator",
             "party": "gaziantep-hub",
             "name": "Gaziantep coordination hub",
+            "scope": {"crises": [CRISIS_ID], "countries": ["TUR", "SYR"]},  # declares the crisis
         },
         {
             "source": _CROSSBORDER,
             "role": "coordinator",
             "party": "crossborder-desk",
             "name": "Cross-border desk",
+            "scope": {"crises": [CRISIS_ID]},  # decides this crisis's matches, on both sides
         },
     ]
     sources = [
@@ -127,6 +131,8 @@ def generate_scenario(
     first, later = pledge_list[:-late], pledge_list[-late:]
     by_source = {d.party: d.source for d in people}
     org_source = {o.party: o.source for o in orgs}
+    # The hub sets the coordinators' subscriptions, in its scope; a party subscribes itself.
+    subscriber = defaultdict(lambda: _HUB, {**org_source, **by_source})
     grown = [n for n in need_list if n["spec"]["category"] == "supplies"][:2]
     updates = [
         event(
@@ -173,7 +179,10 @@ def generate_scenario(
                 "name": "crisis declared, coordinators subscribe",
                 "events": [
                     event("org.drx.crisis.declared", _HUB, crisis),
-                    *(event("org.drx.subscription.set", _HUB, s) for s in subscriptions),
+                    *(
+                        event("org.drx.subscription.set", subscriber[s["recipient_id"]], s)
+                        for s in subscriptions
+                    ),
                 ],
             },
             {

@@ -254,10 +254,12 @@ class _Demo:
         return self.tally.line()
 
     async def _register_sources(self) -> None:
+        from shared.scope import Scope  # noqa: PLC0415
         from shared.sources import add_source  # noqa: PLC0415
 
         for s in self.scenario.sources:
-            await add_source(self.settings, s.source, s.role, s.party, s.name, actor="drx demo")
+            scope = Scope.of(s.scope.crises, s.scope.countries, everything=s.scope.all) if s.scope else None
+            await add_source(self.settings, s.source, s.role, s.party, s.name, actor="drx demo", scope=scope)
 
     async def _settle(self, what: str) -> None:
         """Wait until every posted event is processed and nothing has moved for a second."""

@@ -57,6 +57,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ScopeSpec(_Model):
+    """A coordinator's scope (``drx sources add --crisis --country --all``): empty means none."""
+
+    crises: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    all: bool = False
+
+
 class SourceSpec(_Model):
     """A source to register before anything is posted (``drx sources add``)."""
 
@@ -64,6 +72,7 @@ class SourceSpec(_Model):
     role: Literal["organisation", "donor", "coordinator"]
     party: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
+    scope: ScopeSpec | None = Field(default=None, description="A coordinator's crises and countries.")
 
 
 class EventStep(_Model):

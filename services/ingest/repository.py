@@ -16,6 +16,7 @@ from services.ingest.errors import RetryableConflictError
 from shared.db.models import CrisisRow, NeedRow, PledgeRow, SourceRow
 from shared.db.models.ingest import EntityRow
 from shared.events import canonical
+from shared.sources import scope_of
 
 __all__ = ["CONSUMER", "EntityKind", "IngestRepository"]
 
@@ -45,6 +46,7 @@ class IngestRepository:
             display_name=row.display_name,
             revoked_on=row.revoked_at,
             revoked_reason=row.revoked_reason,
+            scope=scope_of(row),
         )
 
     async def load(self, kind: EntityKind, entity_id: str, *, lock: bool = True) -> Stored | None:

@@ -21,6 +21,8 @@ from services.ingest.repository import CONSUMER, EntityKind, IngestRepository
 from shared import audit, inbox
 from shared.events import canonical, inbound
 from shared.events.envelope import CloudEvent, new_event
+from shared.events.producers import INGEST_SCHEDULER_SOURCE as SCHEDULER_SOURCE
+from shared.events.producers import INGEST_SOURCE
 from shared.failures import RecordGuard
 from shared.intake.parsing import Parsed, RawMessage, Rejected, parse
 from shared.kafka.timestamps import arrival
@@ -30,11 +32,10 @@ from shared.outbox import enqueue
 from shared.rejection import refuse, reject
 from shared.scheduling import job_cause
 
-__all__ = ["INGEST_SOURCE", "IngestService", "Result"]
+__all__ = ["INGEST_SOURCE", "SCHEDULER_SOURCE", "IngestService", "Result"]
 
 log = get_logger("drx.ingest")
 
-INGEST_SOURCE = "urn:drx:service:ingest"
 _ATTEMPTS = 3
 
 _RECORDED_TYPES: dict[type[BaseModel], tuple[str, str]] = {
@@ -335,9 +336,6 @@ class IngestService:
                 correlation_id=cause.correlationid or cause.id,
             ),
         )
-
-
-SCHEDULER_SOURCE = "urn:drx:service:ingest:scheduler"
 
 
 def _arrival(raw: RawMessage) -> dt.datetime:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from services.matching.service import Canonical, MatchingService
 from shared.events.envelope import CloudEvent
 from shared.events.errors import describe_errors
+from shared.events.producers import producer_refusal
 from shared.intake.kafka import raw_body
 from shared.intake.parsing import SourcePosition
 from shared.kafka.broker import static_membership
@@ -29,12 +30,18 @@ log = get_logger("drx.matching")
 
 
 def _canonical(record: ConsumerRecord[Any, Any], body: bytes) -> Canonical | str:
-    """The record as matching's input, or why it is none (then it is parked, not retried)."""
+    """The record as matching's input, or why it is none (then it is parked, not retried).
+
+    Only ingest's events are applied (``shared.events.producers``): anyone else's, a forged
+    decision say, is refused here, before it reaches the rules.
+    """
     position = SourcePosition(record.topic, record.partition, record.offset)
     try:
         envelope = CloudEvent.model_validate_json(body)
     except ValidationError as error:
         return f"not a CloudEvents envelope: {describe_errors(error)}"
+    if refused := producer_refusal(CANONICAL, envelope.source):
+        return refused
     today = arrival(record.timestamp, position, log).date()
     return Canonical(envelope, today, position)
 
@@ -60,7 +67,7 @@ def register(
                 event = _canonical(record, body)
                 if isinstance(event, str):  # only ingest writes here: a bug upstream, or a forgery
                     position = SourcePosition(record.topic, record.partition, record.offset)
-                    log.error("unreadable canonical record parked", reason=event)
+                    log.error("canonical record refused", reason=event)
                     await refuse_unreadable(position, body, event)
                 else:
                     readable.append((record, event))

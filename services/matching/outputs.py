@@ -20,14 +20,13 @@ from shared import audit
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.outbound import MatchContext, MatchUpdated, NeedContext, NeedCoverage
+from shared.events.producers import MATCHING_SOURCE
 from shared.intake.parsing import SourcePosition
 from shared.kafka.topics import MATCHES, topic_name
 from shared.outbox import enqueue
 from shared.rejection import reject
 
 __all__ = ["MATCHING_SOURCE", "Outputs", "match_data"]
-
-MATCHING_SOURCE = "urn:drx:service:matching"
 
 Coverage = tuple[NeedStatus, bool]  # a need's status, and whether it is filled
 

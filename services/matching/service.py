@@ -23,6 +23,7 @@ from services.matching.unit import Context, Result, Unit
 from shared import inbox
 from shared.events import canonical
 from shared.events.envelope import CloudEvent
+from shared.events.producers import MATCHING_SCHEDULER_SOURCE as SCHEDULER_SOURCE
 from shared.events.registry import EVENT_TYPES
 from shared.failures import RecordGuard
 from shared.intake.parsing import SourcePosition
@@ -33,7 +34,6 @@ from shared.scheduling import job_cause
 
 __all__ = ["MATCHING_SOURCE", "SCHEDULER_SOURCE", "Canonical", "MatchingService", "Result", "read"]
 
-SCHEDULER_SOURCE = "urn:drx:service:matching:scheduler"
 log = get_logger("drx.matching")
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 _ATTEMPTS = 5

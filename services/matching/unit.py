@@ -16,7 +16,15 @@ from decimal import Decimal
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.domain import LiveMatch, SkillTree, released_by, settle, transition, trim
+from services.matching.domain import (
+    LiveMatch,
+    SkillTree,
+    decision_refusal,
+    released_by,
+    settle,
+    transition,
+    trim,
+)
 from services.matching.mapping import match_keys, need_row, pledge_row, quantity_and_unit
 from services.matching.moves import PAGE, Moves
 from services.matching.outputs import Outputs
@@ -28,6 +36,7 @@ from shared.events.envelope import CloudEvent
 from shared.intake.parsing import SourcePosition
 from shared.logging import get_logger
 from shared.reference import SupplyCatalogue
+from shared.scope import Scope
 
 __all__ = ["PAGE", "Context", "Result", "Unit"]
 
@@ -239,6 +248,18 @@ class Unit:
             self._reject(f"unknown match {decision.match_id!r}")
             return Result("rejected")
         match, need, pledge = locked
+        scope = decision.scope
+        refused = decision_refusal(
+            decision.source,
+            Scope.of(scope.crises, scope.countries, everything=scope.all),
+            match_id=match.match_id,
+            need_id=need.need_id,
+            crisis_id=need.crisis_id,
+            country=need.country,
+        )
+        if refused:
+            self._reject(refused)
+            return Result("rejected")
         target = transition(decision.decision, match.status)
         if target is None:
             self._reject(f"match {match.match_id!r} is {match.status}; it cannot be {decision.decision}ed")

@@ -13,16 +13,18 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 from shared.events.outbound import MatchUpdated
+from shared.scope import Scope, outside
 
 __all__ = [
     "MATCH_AUDIENCE",
     "REMINDER_AUDIENCE",
     "Audience",
+    "Bounds",
     "HeldSubscription",
     "Network",
     "Party",
@@ -132,13 +134,25 @@ def owner_recipients(
 
 @dataclass(frozen=True, slots=True)
 class RegisteredSource:
-    """A row of the source registry (``sources``), as the rules see it (revoked: may manage nothing)."""
+    """A row of the source registry (``sources``), as the rules see it (revoked: may manage nothing).
+
+    ``scope`` is a coordinator's: the crises and countries it may act in (``shared/scope.py``).
+    """
 
     source: str
     role: str
     party_id: str
     revoked_on: dt.datetime | None = None
     revoked_reason: str | None = None
+    scope: Scope = field(default_factory=Scope)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """A coordinator subscription's crisis and country filters: what a scope is checked against."""
+
+    crisis_id: str | None = None
+    country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +169,13 @@ class HeldSubscription:
 
     ``owner_source`` is the source that created it (for ``drx subscribe add``, the operator's
     actor name); None for subscriptions made before drx remembered it (migration 0011).
+    ``bounds`` are its crisis and country filters.
     """
 
     subscription_id: str
     owner_source: str | None
     recipient: Party
+    bounds: Bounds = field(default_factory=Bounds)
 
 
 def authorise(
@@ -168,6 +184,7 @@ def authorise(
     *,
     wanted: Party | None,
     held: HeldSubscription | None,
+    wanted_bounds: Bounds | None = None,
 ) -> str | None:
     """Why ``source`` may not set or remove this subscription, or None if it may.
 
@@ -178,9 +195,9 @@ def authorise(
     alerts away. A subscription made before owners were kept is its recipient's. A revoked source
     manages none.
 
-    Coordinators manage any subscription. Their scopes (crises and countries, issue 15 item 2)
-    will narrow that: the check of ``held`` and ``wanted`` against the coordinator's scope
-    belongs in the coordinator branch below, before it lets the change through.
+    A coordinator replaces or removes a subscription it created, or one its scope covers; what it
+    sets must lie in its scope too (``wanted_bounds``: the new subscription's filters), see
+    :func:`_coordinator_refusal`.
     """
     if registered is None:
         return f"source {source!r} is not registered (drx sources add)"
@@ -189,7 +206,7 @@ def authorise(
         why = f": {registered.revoked_reason}" if registered.revoked_reason else ""
         return f"source {source!r} was revoked on {on}{why}"
     if registered.role == "coordinator":
-        return None
+        return _coordinator_refusal(source, registered.scope, wanted, wanted_bounds or Bounds(), held)
     own = Party(registered.role, registered.party_id)
     only_its_own = (
         f"source {source!r} is a {registered.role} for {registered.party_id!r}; it may manage only "
@@ -204,9 +221,44 @@ def authorise(
     if held.owner_source != source:
         return (
             f"subscription {held.subscription_id!r} was created by another source; only that source "
-            "or a coordinator may replace or remove it (choose another subscription id)"
+            "or a coordinator whose scope covers it may replace or remove it (choose another subscription id)"
         )
     return None
+
+
+def _coordinator_refusal(
+    source: str, scope: Scope, wanted: Party | None, bounds: Bounds, held: HeldSubscription | None
+) -> str | None:
+    """A coordinator manages the subscriptions its scope covers, and those it created.
+
+    A scope covers a coordinator subscription whose crisis or country filter lies in it (filters
+    are conjunctive: one bound in scope keeps every alert it selects in scope). An unfiltered one,
+    or an organisation's or donor's (a party is bound to no crisis or country), is covered only by
+    a global scope (``drx sources scope --all``).
+    """
+    if held is not None and held.owner_source != source and not _covers(scope, held.recipient, held.bounds):
+        what = f"subscription {held.subscription_id!r} ({_described(held.recipient, held.bounds)})"
+        return (
+            f"{outside(source, scope, what)}; only the source that created it or a coordinator "
+            "whose scope covers it may replace or remove it"
+        )
+    if wanted is not None and not _covers(scope, wanted, bounds):
+        return outside(source, scope, f"a subscription {_described(wanted, bounds)}")
+    return None
+
+
+def _covers(scope: Scope, recipient: Party, bounds: Bounds) -> bool:
+    if scope.everything:
+        return True
+    return recipient.kind == "coordinator" and scope.covers_place(bounds.crisis_id, bounds.country)
+
+
+def _described(recipient: Party, bounds: Bounds) -> str:
+    """``for coordinator iom-desk, crisis c-1, any country``: whose, and which alerts."""
+    whose = f"for {recipient.kind} {recipient.id}"
+    if recipient.kind != "coordinator":
+        return whose
+    return f"{whose}, crisis {bounds.crisis_id or 'any'}, country {bounds.country or 'any'}"
 
 
 # --- where a webhook may be sent -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Notify's subscribers: matches and canonical (alerts to create), and the subscriptions intake topic.
 
 From canonical, only the expiry reminders concern notify; the rest is ignored before any I/O.
+An event on either topic is applied only from its drx producer (``shared.events.producers``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from services.notify.service import NotifyService
 from shared.events.envelope import CloudEvent
 from shared.events.errors import describe_errors
+from shared.events.producers import producer_refusal
 from shared.intake.kafka import raw_body, raw_message, tolerant_parser
 from shared.intake.parsing import SourcePosition
 from shared.kafka.broker import static_membership
@@ -44,6 +46,12 @@ def register(broker: KafkaBroker, service: NotifyService, topic_prefix: str, gro
             reason = f"not a CloudEvents envelope: {describe_errors(error)}"
             log.exception("unreadable record parked", position=str(position), reason=reason)
             await refuse_unreadable(position, body, reason)
+            return
+        topic = CANONICAL if record.topic == topic_name(topic_prefix, CANONICAL) else MATCHES
+        refusal = producer_refusal(topic, envelope.source) if service.concerns(envelope.type) else None
+        if refusal:  # a forgery: refused, never applied (what notify ignores anyway, matching refuses)
+            log.error("record from outside drx refused", position=str(position), reason=refusal)
+            await refuse_unreadable(position, body, refusal)
             return
         started = time.perf_counter()
         result = await handle(envelope, position=position)

@@ -15,9 +15,17 @@ from sqlalchemy import and_, delete, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.domain import Audience, HeldSubscription, Party, RegisteredSource, SubscriptionView
+from services.notify.domain import (
+    Audience,
+    Bounds,
+    HeldSubscription,
+    Party,
+    RegisteredSource,
+    SubscriptionView,
+)
 from shared.db.models import DeliveryRow, SourceRow, SubscriptionRow, WebhookSecretRow
 from shared.events.outbound import MatchUpdated, NeedCoverage
+from shared.sources import scope_of
 
 __all__ = ["NotifyRepository", "view"]
 
@@ -50,7 +58,9 @@ class NotifyRepository:
         row = await self._session.get(SourceRow, source)
         if row is None:
             return None
-        return RegisteredSource(row.source, row.role, row.party_id, row.revoked_at, row.revoked_reason)
+        return RegisteredSource(
+            row.source, row.role, row.party_id, row.revoked_at, row.revoked_reason, scope_of(row)
+        )
 
     # --- subscriptions -----------------------------------------------------------------------------
 
@@ -63,7 +73,10 @@ class NotifyRepository:
         if row is None:
             return None
         return HeldSubscription(
-            row.subscription_id, row.owner_source, Party(row.recipient_kind, row.recipient_id)
+            row.subscription_id,
+            row.owner_source,
+            Party(row.recipient_kind, row.recipient_id),
+            Bounds(row.crisis_id, row.country),
         )
 
     async def put_subscription(self, values: dict[str, Any]) -> None:

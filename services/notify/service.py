@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.notify.domain import (
     MATCH_AUDIENCE,
     REMINDER_AUDIENCE,
+    Bounds,
     Network,
     Party,
     Recipient,
@@ -144,9 +145,10 @@ class NotifyService:
         assert isinstance(data, SubscriptionSet | SubscriptionRemoved)
         subscription_id = data.subscription_id
         wanted = Party(data.recipient_kind, data.recipient_id) if isinstance(data, SubscriptionSet) else None
+        bounds = Bounds(data.crisis_id, data.country) if isinstance(data, SubscriptionSet) else None
         held = await repo.held_subscription(subscription_id)
         registered = await repo.registered_source(envelope.source)
-        if refused := authorise(envelope.source, registered, wanted=wanted, held=held):
+        if refused := authorise(envelope.source, registered, wanted=wanted, held=held, wanted_bounds=bounds):
             return refused
         if isinstance(data, SubscriptionSet):
             if data.channel == "webhook" and (refused := await check_webhook(data.address, self._allow)):
@@ -167,6 +169,11 @@ class NotifyService:
         ):
             return f"no active subscription {subscription_id!r}"
         return None
+
+    @staticmethod
+    def concerns(event_type: str) -> bool:
+        """Whether notify acts on events of this type (the rest of canonical it ignores)."""
+        return _notable(event_type) is not None
 
     async def handle(self, envelope: CloudEvent, *, position: SourcePosition | None = None) -> Result:
         """Apply one event from the matches or canonical topic (exactly once, by its source + id).

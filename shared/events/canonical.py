@@ -12,9 +12,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.common import (
+    CountryCode,
+    EntityId,
     FundsNeed,
     FundsPledge,
     ShortText,
@@ -33,6 +35,7 @@ __all__ = [
     "CanonicalSupplies",
     "CanonicalSuppliesPledge",
     "CrisisRecorded",
+    "DeciderScope",
     "DecisionRecorded",
     "NeedRecorded",
     "PledgeRecorded",
@@ -99,10 +102,27 @@ class PledgeRecorded(PledgePosted):
     withdrawn_reason: str | None = None
 
 
+class DeciderScope(BaseModel):
+    """The deciding coordinator's scope, from the registry when ingest accepted the decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crises: tuple[EntityId, ...] = Field(default=(), description="Crisis ids it may act in.")
+    countries: tuple[CountryCode, ...] = Field(default=(), description="ISO 3166-1 alpha-3 codes.")
+    all: bool = Field(default=False, description="Every crisis and country (a global desk).")
+
+
 class DecisionRecorded(MatchDecided):
-    """A coordinator's decision, from an authorised source; matching checks the match exists."""
+    """A coordinator's decision, from an authorised source; matching checks the match exists.
+
+    ``scope`` travels with it because only matching knows the match's need: matching applies the
+    decision only if the need's crisis or country is in it (docs/matching.md).
+    """
 
     decided_by: ShortText = Field(
         description="The deciding source's registered name (`drx sources add --name`), not the sender's text."
     )
     source: str
+    scope: DeciderScope = Field(
+        description="The deciding coordinator's scope (`drx sources scope`); empty means none."
+    )

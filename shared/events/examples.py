@@ -228,6 +228,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "decision": "confirm",
             "decided_by": "Leyla Demir, shelter cluster",
             "source": _COORD,
+            "scope": {"crises": [], "countries": ["SYR", "TUR"], "all": False},
         },
         "org.drx.decision.recorded:urn:drx:coord:iom-desk d-1",
         "m-3f2a9c",

@@ -144,10 +144,14 @@ async def test_poison_messages_interleaved_with_good_ones(settings, tmp_path, si
 
 
 async def test_poison_events_on_canonical_are_parked_by_matching(settings, tmp_path, size):
-    """Events only ingest should write, forged onto canonical: matching parks each and goes on."""
+    """Events only ingest should write, forged onto canonical: matching parks each and goes on.
+
+    The overflowing needs carry ingest's source (a bug upstream: they pass the producer check and
+    fail in the database); one more comes from an organisation (a forgery: refused unread).
+    """
     canonical = topic_name(settings.kafka.topic_prefix, CANONICAL)
     poison = [_overflowing_need(f"n-poison-{i}") for i in range(5)]
-    poison += [b"\xff\xfe not a CloudEvent", b"[]", b'{"specversion": "1.0"}']
+    poison += [b"\xff\xfe not a CloudEvent", b"[]", b'{"specversion": "1.0"}', _forged_need("n-forged")]
 
     async def midway(stack: Stack) -> None:
         for i, value in enumerate(poison):
@@ -161,9 +165,21 @@ async def test_poison_events_on_canonical_are_parked_by_matching(settings, tmp_p
     for i in range(5):  # readable: found by event id, refused with the database's reason
         assert "numeric field overflow" in by_event[f"org.drx.need.recorded:n-poison-{i}:r1"]["reason"]
     by_digest = {r["original_sha256"]: r for r in parked}
-    for value in poison[5:]:  # unreadable: found by their bytes' digest
+    for value in poison[5:8]:  # unreadable: found by their bytes' digest
         assert by_digest[hashlib.sha256(value).hexdigest()]["reason"].startswith("not a CloudEvents envelope")
+    forged = by_digest[hashlib.sha256(poison[8]).hexdigest()]
+    assert forged["reason"].startswith("not from a drx service: the canonical topic accepts events only from")
     assert not [w.service for w in stack.workers if w.deaths], "no worker may die of a poison event"
+
+
+def _forged_need(need_id: str) -> bytes:
+    """A valid ``need.recorded`` an organisation wrote to canonical itself, skipping ingest's rules."""
+    event = copy.deepcopy(EXAMPLES["org.drx.need.recorded"])
+    event.update(
+        id=f"org.drx.need.recorded:{need_id}:r1", subject=need_id, source="urn:drx:org:trc-gaziantep"
+    )
+    event["data"].update(need_id=need_id)
+    return json.dumps(event).encode()
 
 
 def _overflowing_need(need_id: str) -> bytes:

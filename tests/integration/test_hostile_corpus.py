@@ -173,9 +173,12 @@ async def _send(producer: AIOKafkaProducer, prefix: str, topic: TopicSpec, docum
 
 
 def _subscription(entity: str) -> dict[str, Any]:
-    """A coordinator's subscription, filtered to a country no need is in: it adds no deliveries."""
+    """A coordinator's subscription, filtered to a country no need is in: it adds no deliveries.
+
+    Syria: in the test coordinator's scope (builders.SCOPES), and every valid need is in Türkiye.
+    """
     kinds = {"recipient_id": "iom-desk-leyla", "recipient_kind": "coordinator", "channel": "kafka"}
-    return {"subscription_id": entity, **kinds, "country": "ISL"}
+    return {"subscription_id": entity, **kinds, "country": "SYR"}
 
 
 VALID: tuple[tuple[TopicSpec, str, Callable[[str], dict[str, Any]], str], ...] = (

@@ -26,10 +26,10 @@ from shared.kafka.admin import create_topics
 from shared.kafka.topics import SUBSCRIPTIONS_IN, topic_name
 from shared.logging import MAX_LINE_CHARS, configure_logging
 from shared.retrying import WINDOW_S
-from shared.sources import add_source
 from tests.support import builders as b
 from tests.support.databases import Databases
 from tests.support.kafka import Producer, eventually
+from tests.support.provision import register_sources
 
 OUTAGE_S = 20.0
 LOOPS = ("delivery loop", "outbox relay", "message")  # Backoff: "message failed", "message handling …"
@@ -63,8 +63,7 @@ async def notify(kafka, private_postgres, log_lines) -> AsyncIterator[NotifyWork
         schedule=ScheduleSettings(enabled=False),
     )
     await create_topics(settings.kafka)
-    for source, role, party, name in b.SOURCES:
-        await add_source(settings, source, role, party, name)
+    await register_sources(settings)
     worker = NotifyWorker(settings)
     await worker.start()
     try:

@@ -14,6 +14,7 @@ from typing import Any
 from shared.events.envelope import STRUCTURED_CONTENT_TYPE
 from shared.intake.parsing import RawMessage
 from shared.kafka.topics import TopicSpec
+from shared.scope import Scope
 
 COORDINATOR = ("urn:drx:coord:iom-desk", "coordinator", "iom-desk", "IOM diaspora desk")
 ORGANISATION = (
@@ -25,6 +26,16 @@ ORGANISATION = (
 OTHER_ORGANISATION = ("urn:drx:org:ahbap", "organisation", "ahbap", "Ahbap")
 DONOR = ("urn:drx:donor:hta-berlin", "donor", "hta-berlin", "Gaziantep Home-Town Association, Berlin")
 SOURCES = (COORDINATOR, ORGANISATION, OTHER_ORGANISATION, DONOR)
+# A coordinator for another crisis's country, registered by the tests that need one.
+NEPAL_COORDINATOR = ("urn:drx:coord:npl-desk", "coordinator", "npl-desk", "Nepal coordination desk")
+# A global desk (every crisis and country, granted with `drx sources scope --all`), likewise.
+GLOBAL_COORDINATOR = ("urn:drx:coord:ocha-desk", "coordinator", "ocha-desk", "OCHA global desk")
+# The coordinators' scopes: the test coordinator runs the countries of the test crisis (crisis()).
+SCOPES = {
+    COORDINATOR[0]: Scope.of(countries=("TUR", "SYR")),
+    NEPAL_COORDINATOR[0]: Scope.of(countries=("NPL",)),
+    GLOBAL_COORDINATOR[0]: Scope(everything=True),
+}
 
 # Codes from the packaged reference data (see docs/reference.md).
 SUPPLY_ITEM = "HSHEBLANWHT1"  # IFRC: blanket, woven, 80% wool, high thermal

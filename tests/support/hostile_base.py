@@ -63,6 +63,7 @@ def valid(topic: TopicSpec, marker: str) -> dict[str, Any]:
         "recipient_id": "iom-desk-leyla",
         "recipient_kind": "coordinator",
         "channel": "kafka",
+        "country": "TUR",  # within the test coordinator's scope (builders.SCOPES)
     }
     return b.envelope("org.drx.subscription.set", data, b.COORDINATOR[0], event_id=marker)
 

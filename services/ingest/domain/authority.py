@@ -1,4 +1,5 @@
-"""Who may post what: the source's role and party, the owner of a stored entity, its revision."""
+"""Who may post what: the source's role and party, a coordinator's scope, the owner of a stored
+entity, its revision."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import datetime as dt
 from typing import Literal
 
 from services.ingest.domain.values import Outcome, Reject, Role, SourceInfo, Stale, Stored
+from shared.scope import outside
 
 __all__ = [
     "UNREGISTERED_HINT",
+    "authorise_crisis",
     "authorise_owner",
     "authorise_party",
     "authorise_role",
@@ -41,6 +44,29 @@ def authorise_role(source: SourceInfo | None, envelope_source: str, role: Role, 
         registered = f"{envelope_source!r} is registered as {source.role}"
         return Reject(f"not authorised: only {role} sources may {what}; {registered}")
     return None
+
+
+def authorise_crisis(
+    source: SourceInfo, crisis_id: str, countries: tuple[str, ...], stored: Stored | None
+) -> Reject | None:
+    """A coordinator declares, updates or closes a crisis only within its scope.
+
+    Declaring: every country of the crisis in scope. Updating or closing: the crisis assigned by
+    id, or every country it had in scope; an update's new countries too, unless it is assigned by
+    id (a coordinator assigned one crisis runs it, wherever it spreads).
+    """
+    scope = source.scope
+    before = tuple(stored.state.get("countries", ())) if stored is not None else ()
+    covered = (
+        scope.covers_crisis(crisis_id, before)
+        and (crisis_id in scope.crises or scope.covers_countries(countries))
+        if stored is not None
+        else scope.covers_countries(countries)
+    )
+    if covered:
+        return None
+    named = ", ".join(dict.fromkeys((*before, *countries)))
+    return Reject(f"not authorised: {outside(source.source, scope, f'crisis {crisis_id} ({named})')}")
 
 
 def authorise_owner(stored: Stored, envelope_source: str, kind: str, entity_id: str) -> Reject | None:

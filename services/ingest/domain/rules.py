@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from services.ingest.domain.authority import (
+    authorise_crisis,
     authorise_owner,
     authorise_party,
     authorise_role,
@@ -39,7 +40,8 @@ from services.ingest.domain.values import (
     Stored,
 )
 from shared.events import canonical, inbound
-from shared.reference import is_country, is_subdivision
+from shared.events.common import Place
+from shared.reference import country_name, is_country, is_subdivision
 
 __all__ = ["decide"]
 
@@ -100,12 +102,20 @@ def _decide_match(data: inbound.MatchDecided, envelope_source: str, source: Sour
     The data's ``decided_by`` is free text anyone can fill in; the registered source is who
     actually decided, so its registered name is what matching, notifications and the audit log
     name (the record's ``source`` keeps its id).
+
+    Its scope is checked by matching, not here: a decision names only a match id, and matches
+    (with the need, crisis and country they are for) live in matching's tables, which ingest
+    neither holds nor reads. So the coordinator's scope travels in the canonical
+    ``decision.recorded``, and matching refuses a decision outside it onto the rejected topic,
+    with the reason, as it refuses a decision on an unknown match.
     """
     if refused := authorise_role(source, envelope_source, "coordinator", "decide on matches"):
         return refused
     assert source is not None
     decided_by = source.display_name or envelope_source
-    state = {**data.model_dump(), "decided_by": decided_by, "source": envelope_source}
+    scope = source.scope
+    carried = {"crises": sorted(scope.crises), "countries": sorted(scope.countries), "all": scope.everything}
+    state = {**data.model_dump(), "decided_by": decided_by, "source": envelope_source, "scope": carried}
     return Accept((canonical.DecisionRecorded.model_validate(state),))
 
 
@@ -118,11 +128,6 @@ def _decide_crisis(
     refused = authorise_role(source, envelope_source, "coordinator", "declare, update or close crises")
     if refused:
         return refused
-    if stored is not None:
-        if data.revision <= stored.revision:
-            return Stale(f"crisis {data.crisis_id!r} is at revision {stored.revision}")
-        if stored.status == "closed":
-            return Reject(f"crisis {data.crisis_id!r} is closed; declare a new crisis instead")
     problems = Problems()
     for index, country in enumerate(data.countries):
         if not is_country(country):
@@ -134,6 +139,14 @@ def _decide_crisis(
             )
     if rejected := problems.reject():
         return rejected
+    assert source is not None
+    if refused := authorise_crisis(source, data.crisis_id, data.countries, stored):
+        return refused
+    if stored is not None:
+        if data.revision <= stored.revision:
+            return Stale(f"crisis {data.crisis_id!r} is at revision {stored.revision}")
+        if stored.status == "closed":
+            return Reject(f"crisis {data.crisis_id!r} is closed; declare a new crisis instead")
     areas = tuple(a.upper() if ISO_SUBDIVISION.match(a) else a for a in data.areas)
     record = canonical.CrisisRecorded(
         **{**data.model_dump(), "areas": areas}, status="active", source=envelope_source
@@ -149,6 +162,9 @@ def _decide_crisis_closed(
         return refused
     if stored is None:
         return Reject(f"unknown crisis {data.crisis_id!r}")
+    assert source is not None
+    if refused := authorise_crisis(source, data.crisis_id, tuple(stored.state["countries"]), stored):
+        return refused
     if data.revision <= stored.revision:
         return Stale(f"crisis {data.crisis_id!r} is at revision {stored.revision}")
     if stored.status == "closed":
@@ -170,11 +186,38 @@ def _decide_need(data: inbound.NeedPosted, envelope_source: str, given: _Given) 
         )
     problems = Problems()
     check_crisis_ref(data.crisis_id, given.crisis, "data.crisis_id", problems)
+    if given.crisis is not None:
+        _check_place_in_crisis(data.place, data.crisis_id, given.crisis, problems)
     if data.needed_by < given.today:
         problems.add("data.needed_by", f"{data.needed_by} is in the past")
     return _accept_offer(
         canonical.NeedRecorded, data, given, status="open", envelope_source=envelope_source, problems=problems
     )
+
+
+def _check_place_in_crisis(place: Place, crisis_id: str, crisis: Stored, problems: Problems) -> None:
+    """A need lies in one of its crisis's countries: no need in Paris for the Nepal earthquake.
+
+    Pledges are not held to this: a diaspora donor gives from wherever it lives.
+    """
+    countries = tuple(crisis.state.get("countries", ()))
+    if place.country in countries or not is_country(place.country):  # an unknown code is check_place's
+        return
+    where = f"{place.name}, {place.country}" if place.name else place.country
+    crisis_name = crisis.state.get("name", crisis_id)
+    covers = ", ".join(f"{_country(c)} ({c})" for c in countries)
+    problems.add(
+        "data.place.country",
+        f"the need is in {where} ({_country(place.country)}), outside crisis {crisis_id!r} "
+        f"({crisis_name}), which covers {covers}",
+    )
+
+
+def _country(alpha3: str) -> str:
+    try:
+        return country_name(alpha3)
+    except ValueError:
+        return alpha3
 
 
 def _decide_pledge(data: inbound.PledgePosted, envelope_source: str, given: _Given) -> Outcome:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from shared.reference import FxTable, SkillTaxonomy, SupplyCatalogue, load_catalogue, load_fx, load_skills
+from shared.scope import Scope
 
 __all__ = ["Accept", "Outcome", "Problems", "Reference", "Reject", "Role", "SourceInfo", "Stale", "Stored"]
 
@@ -34,6 +35,7 @@ class SourceInfo:
 
     ``revoked_on`` set: the source was revoked then (``revoked_reason`` says why) and may do
     nothing. ``display_name`` names it where drx records who acted (a decision's ``decided_by``).
+    ``scope`` is a coordinator's: the crises and countries it may act in (``shared/scope.py``).
     """
 
     source: str
@@ -42,6 +44,7 @@ class SourceInfo:
     display_name: str = ""
     revoked_on: dt.datetime | None = None
     revoked_reason: str | None = None
+    scope: Scope = field(default_factory=Scope)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 - :func:`need_status` and :func:`need_filled` are a need's coverage, as coordinators see it;
 - :func:`transition` says which decision (or a lapse) moves a match from which status to which;
+- :func:`decision_refusal` says whether the deciding coordinator's scope covers the match;
 - :func:`released_by` says which live matches a withdrawn, closed or expired need or pledge releases;
 - :func:`declined` says which ended matches keep their pair from being proposed again;
 - :func:`settle` says what a fulfilment report does to the ledgers, a short delivery included.
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from shared.scope import Scope, outside
+
 __all__ = [
     "DECLINED",
     "LIVE",
@@ -22,6 +25,7 @@ __all__ = [
     "Move",
     "NeedStatus",
     "Settlement",
+    "decision_refusal",
     "declined",
     "delivered",
     "held_in",
@@ -79,6 +83,20 @@ def transition(move: Move, status: str) -> MatchStatus | None:
     """The status ``move`` takes a match in ``status`` to, or None when it may not move it."""
     allowed, target = TRANSITIONS[move]
     return target if status in allowed else None
+
+
+def decision_refusal(
+    decider: str, scope: Scope, *, match_id: str, need_id: str, crisis_id: str, country: str
+) -> str | None:
+    """Why ``decider`` may not decide this match, or None: its need's crisis or country is in scope.
+
+    Checked here, not in ingest, because only matching holds the match and its need; ingest puts
+    the coordinator's scope from the registry on the ``decision.recorded`` it publishes.
+    """
+    if scope.covers_place(crisis_id, country):
+        return None
+    what = f"match {match_id} (need {need_id}, crisis {crisis_id} in {country})"
+    return f"not authorised: {outside(decider, scope, what)}"
 
 
 def delivered(quantity: Decimal, reported: Decimal | None) -> Decimal:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, String, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base
@@ -25,6 +25,9 @@ class SourceRow(Base):
 
     ``revoked_at`` set: the source is kept (its past events still name it) but may do nothing
     until it is enabled again; ``revoked_reason`` says why, in the reasons ingest and notify give.
+
+    ``scope_*``: a coordinator's scope (``shared/scope.py``): the crises and countries it may act
+    in, or everything with ``scope_all``. Empty for organisations and donors, and empty means none.
     """
 
     __tablename__ = "sources"
@@ -37,6 +40,9 @@ class SourceRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    scope_crises: Mapped[list[str]] = mapped_column(ARRAY(String(100)), server_default=text("'{}'"))
+    scope_countries: Mapped[list[str]] = mapped_column(ARRAY(String(3)), server_default=text("'{}'"))
+    scope_all: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class EntityRow(Base):

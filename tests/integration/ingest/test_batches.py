@@ -13,8 +13,8 @@ from services.ingest.service import IngestService
 from shared.db.models import NeedRow
 from shared.db.session import create_engine, create_session_factory
 from shared.kafka.topics import CRISES_IN, NEEDS_IN
-from shared.sources import add_source
 from tests.support import builders as b
+from tests.support.provision import register_sources
 
 ORG = b.ORGANISATION[0]
 _offsets = itertools.count()
@@ -22,8 +22,7 @@ _offsets = itertools.count()
 
 @pytest.fixture
 async def service(settings):
-    for source in b.SOURCES:
-        await add_source(settings, *source)
+    await register_sources(settings)
     engine = create_engine(settings.database)
     yield IngestService(create_session_factory(engine), Reference.load(), "drx."), engine
     await engine.dispose()

@@ -12,8 +12,8 @@ from services.ingest.domain import Reference
 from services.ingest.service import IngestService
 from shared.db.session import create_engine, create_session_factory
 from shared.kafka.topics import CRISES_IN, NEEDS_IN
-from shared.sources import add_source
 from tests.support import builders as b
+from tests.support.provision import register_sources
 
 ORG = b.ORGANISATION[0]
 YEAR_33658_MS = 1_000_000_000_000_000
@@ -21,8 +21,7 @@ YEAR_33658_MS = 1_000_000_000_000_000
 
 @pytest.fixture
 async def service(settings):
-    for source in b.SOURCES:
-        await add_source(settings, *source)
+    await register_sources(settings)
     engine = create_engine(settings.database)
     yield IngestService(create_session_factory(engine), Reference.load(), "drx.")
     await engine.dispose()

@@ -6,16 +6,15 @@ import subprocess
 
 from services.ingest.app import IngestWorker
 from shared.kafka.admin import create_topics
-from shared.sources import add_source
 from tests.support import builders as b
 from tests.support.cli import DRX
 from tests.support.kafka import Producer, eventually
+from tests.support.provision import register_sources
 
 
 async def test_worker_process_applies_events_and_stops_on_sigterm(settings):
     await create_topics(settings.kafka)
-    for source in b.SOURCES:
-        await add_source(settings, *source)
+    await register_sources(settings)
     env = {
         **os.environ,
         "DRX_KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,

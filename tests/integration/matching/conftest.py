@@ -16,10 +16,9 @@ from shared.events.envelope import CloudEvent
 from shared.intake.parsing import SourcePosition
 from shared.kafka.topics import CANONICAL, MATCHES, REJECTED, TopicSpec
 from shared.reference import load_catalogue, load_skills
-from shared.sources import add_source
 from tests.support import builders as b
-from tests.support.builders import SOURCES
 from tests.support.pipeline import running_pipeline
+from tests.support.provision import register_sources
 
 
 async def declined_pairs(session) -> set[tuple[str, str]]:
@@ -70,8 +69,7 @@ class InProcess:
 
 @pytest.fixture
 async def in_process(settings):
-    for source in SOURCES:
-        await add_source(settings, *source)
+    await register_sources(settings)
     engine = create_engine(settings.database)
     yield InProcess(engine)
     await engine.dispose()

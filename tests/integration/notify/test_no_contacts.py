@@ -98,7 +98,11 @@ async def test_no_address_or_token_is_kept_anywhere_but_where_delivery_needs_it(
     pipeline, receiver = stack
     org_url = f"{receiver.url}/t/{TOKENS['org']}?key={TOKENS['org_query']}"
     dead_url = f"http://127.0.0.1:{free_port()}/t/{TOKENS['dead']}"
-    coordinator = {"recipient_id": "iom-desk", "recipient_kind": "coordinator"}
+    coordinator = {
+        "recipient_id": "iom-desk",
+        "recipient_kind": "coordinator",
+        "country": "TUR",
+    }  # in its scope
 
     await _subscribe(pipeline, "s-coord", COORD, **coordinator, channel="email", address=OLD_MAIL)
     await _wait_subscription(pipeline, "s-coord", lambda r: r.address == OLD_MAIL, "s-coord set")

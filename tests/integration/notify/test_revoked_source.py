@@ -10,9 +10,10 @@ from sqlalchemy import select
 from shared.db.models.messaging import OutboxMessage
 from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
-from shared.sources import add_source, enable_source, revoke_source
+from shared.sources import enable_source, revoke_source
 from tests.integration.notify.conftest import PREFIX
 from tests.support import builders as b
+from tests.support.provision import register_sources
 
 ORG = b.ORGANISATION[0]
 OWN = {
@@ -37,8 +38,7 @@ async def _rejections(notify) -> list[str]:
 
 
 async def test_a_revoked_source_cannot_subscribe_until_it_is_enabled(notify, database):
-    for source, role, party, name in b.SOURCES:
-        await add_source(database.settings, source, role, party, name, actor="test", topic_prefix=PREFIX)
+    await register_sources(database.settings, actor="test", topic_prefix=PREFIX)
     await revoke_source(database.settings, ORG, "principal leaked", actor="test", topic_prefix=PREFIX)
     assert (await notify.service.handle_subscription(_event(20, ORG))).outcome == "rejected"
     (reason,) = await _rejections(notify)

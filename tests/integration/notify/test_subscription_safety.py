@@ -24,10 +24,10 @@ from shared.db.models.messaging import OutboxMessage
 from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
 from shared.redact import redact_url
-from shared.sources import add_source
 from tests.integration.notify.conftest import PREFIX, SECRETS_KEY, match_event
 from tests.support import builders as b
 from tests.support.cli import run_drx
+from tests.support.provision import register_sources
 from tests.support.receivers import HttpReceiver
 
 ORG, DONOR = b.ORGANISATION[0], b.DONOR[0]
@@ -52,8 +52,7 @@ def _webhook(subscription_id: str, kind: str, party: str, url: str) -> dict:
 
 
 async def _register(database) -> None:
-    for source, role, party, name in b.SOURCES:
-        await add_source(database.settings, source, role, party, name, actor="test", topic_prefix=PREFIX)
+    await register_sources(database.settings, actor="test", topic_prefix=PREFIX)
 
 
 async def _rejections(notify) -> list[str]:
@@ -94,8 +93,8 @@ async def test_a_donor_cannot_take_over_an_organisation_s_subscription_and_the_o
         ]
         assert outcomes == ["applied", "rejected", "rejected"]
         refused = (
-            "subscription 's-org' was created by another source; only that source or a coordinator may "
-            "replace or remove it (choose another subscription id)"
+            "subscription 's-org' was created by another source; only that source or a coordinator whose "
+            "scope covers it may replace or remove it (choose another subscription id)"
         )
         assert await _rejections(notify) == [refused, refused]
         stored = await _subscription(notify, "s-org")
@@ -119,6 +118,7 @@ async def test_a_donor_cannot_take_over_an_organisation_s_subscription_and_the_o
 async def test_the_owner_may_still_replace_its_subscription_and_a_coordinator_keeps_it_its_owner(
     notify, database
 ):
+    await register_sources(database.settings, (b.GLOBAL_COORDINATOR,), actor="test", topic_prefix=PREFIX)
     await _register(database)
     email = {"channel": "email", "recipient_id": "trc-gaziantep", "recipient_kind": "organisation"}
     steps = [
@@ -136,7 +136,7 @@ async def test_the_owner_may_still_replace_its_subscription_and_a_coordinator_ke
             _raw(
                 "org.drx.subscription.set",
                 {"subscription_id": "s-o", **email, "address": "c@x.org"},
-                b.COORDINATOR[0],
+                b.GLOBAL_COORDINATOR[0],  # an organisation's subscription is in a global scope only
                 22,
             )
         ),

@@ -12,9 +12,9 @@ from services.notify.subscriptions import list_subscriptions
 from shared.db.models.messaging import OutboxMessage
 from shared.intake.parsing import RawMessage
 from shared.kafka.topics import SUBSCRIPTIONS_IN
-from shared.sources import add_source
 from tests.integration.notify.conftest import PREFIX
 from tests.support import builders as b
+from tests.support.provision import register_sources
 
 ORG, DONOR, COORD = b.ORGANISATION[0], b.DONOR[0], b.COORDINATOR[0]
 
@@ -52,8 +52,7 @@ async def _rejections(notify) -> list[str]:
 
 
 async def test_subscription_events_are_authorised_against_the_source_registry(notify, database):
-    for source, role, party, name in b.SOURCES:
-        await add_source(database.settings, source, role, party, name, actor="test", topic_prefix=PREFIX)
+    await register_sources(database.settings, actor="test", topic_prefix=PREFIX)
     own = {
         "subscription_id": "s-org",
         "recipient_id": "trc-gaziantep",
@@ -75,10 +74,14 @@ async def test_subscription_events_are_authorised_against_the_source_registry(no
     assert await _rejections(notify) == [
         "source 'urn:drx:org:nobody' is not registered (drx sources add)",
         (
-            "subscription 's-org' was created by another source; only that source or a coordinator may "
-            "replace or remove it (choose another subscription id)"
+            "subscription 's-org' was created by another source; only that source or a coordinator whose "
+            "scope covers it may replace or remove it (choose another subscription id)"
         ),
-        "no active subscription 's-org'",
+        (  # an organisation's subscription lies in no crisis or country: only a global desk's scope
+            "urn:drx:coord:iom-desk may act only within crises [] and countries [SYR, TUR]; subscription "
+            "'s-org' (for organisation trc-gaziantep) is outside it; only the source that created it or "
+            "a coordinator whose scope covers it may replace or remove it"
+        ),
     ]
     async with notify.service._sessions() as session:
         (row,) = await list_subscriptions(session, include_inactive=True)

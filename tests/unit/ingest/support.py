@@ -15,15 +15,27 @@ from pydantic import BaseModel
 from services.ingest import domain
 from services.ingest.domain import Accept, Outcome, Reference, Reject, SourceInfo, Stale, Stored
 from shared.events.registry import EVENT_TYPES
+from shared.scope import Scope
 from tests.support import builders as b
 
 REF = Reference.load()
 TODAY = b.today()
 COORD, ORG, OTHER_ORG, DONOR = (source[0] for source in b.SOURCES)
 OTHER_DONOR = "urn:drx:donor:other-hta"
+NEPAL_COORD = b.NEPAL_COORDINATOR[0]
 REGISTRY: dict[str, SourceInfo] = {
-    urn: SourceInfo(source=urn, role=role, party_id=party, display_name=name)  # type: ignore[arg-type]
-    for urn, role, party, name in (*b.SOURCES, (OTHER_DONOR, "donor", "other-hta", "Another association"))
+    urn: SourceInfo(
+        source=urn,
+        role=role,  # type: ignore[arg-type]
+        party_id=party,
+        display_name=name,
+        scope=b.SCOPES.get(urn, Scope()),
+    )
+    for urn, role, party, name in (
+        *b.SOURCES,
+        b.NEPAL_COORDINATOR,
+        (OTHER_DONOR, "donor", "other-hta", "Another association"),
+    )
 }
 UNREGISTERED = "urn:drx:org:nobody"
 

@@ -8,6 +8,7 @@ from tests.support import builders as b
 from tests.unit.ingest.support import (
     COORD,
     DONOR,
+    NEPAL_COORD,
     ORG,
     OTHER_DONOR,
     OTHER_ORG,
@@ -115,7 +116,14 @@ def test_each_role_is_let_in_for_what_it_may_do():
 def test_a_coordinator_s_decision_is_recorded_with_its_source_and_registered_name():
     (record,) = accepted(decide("org.drx.match.decided", DECISION, COORD)).records
     name = REGISTRY[COORD].display_name
-    assert record == canonical.DecisionRecorded(**{**DECISION, "decided_by": name}, source=COORD)
+    scope = {"crises": [], "countries": ["SYR", "TUR"], "all": False}
+    assert record == canonical.DecisionRecorded(**{**DECISION, "decided_by": name}, source=COORD, scope=scope)
+
+
+def test_a_decision_carries_the_coordinators_scope_for_matching_to_check():
+    """Ingest cannot tell a match's crisis; matching can, with the scope from the registry."""
+    (record,) = accepted(decide("org.drx.match.decided", DECISION, NEPAL_COORD)).records
+    assert record.scope == canonical.DeciderScope(countries=("NPL",))
 
 
 def test_decided_by_in_the_data_is_ignored_whoever_it_names():

@@ -11,6 +11,7 @@ from services.matching.domain import (
     RELEASES,
     MatchStatus,
     Move,
+    decision_refusal,
     declined,
     delivered,
     held_in,
@@ -19,6 +20,7 @@ from services.matching.domain import (
     settle,
     transition,
 )
+from shared.scope import Scope
 
 STATUSES: tuple[MatchStatus, ...] = get_args(MatchStatus)
 MOVES: tuple[Move, ...] = get_args(Move)
@@ -143,3 +145,31 @@ def test_a_short_delivery_reopens_the_need_and_frees_the_pledge_by_the_shortfall
 def test_a_full_delivery_moves_confirmed_to_fulfilled_and_keeps_the_pledge_allocated():
     moves = settle(Decimal(100), None).ledger_moves()
     assert moves == {"confirmed": Decimal(-100), "fulfilled": Decimal(100), "allocated": Decimal(0)}
+
+
+# --- who may decide a match ----------------------------------------------------------------------
+
+
+def _refusal(scope: Scope) -> str | None:
+    return decision_refusal(
+        "urn:drx:coord:x", scope, match_id="m-1", need_id="n-1", crisis_id="c-1", country="NPL"
+    )
+
+
+def test_a_decision_is_allowed_when_the_needs_crisis_or_country_is_in_scope():
+    assert _refusal(Scope.of(crises=("c-1",))) is None
+    assert _refusal(Scope.of(countries=("NPL",))) is None
+    assert _refusal(Scope(everything=True)) is None
+
+
+def test_a_decision_outside_the_scope_is_refused_naming_scope_and_match():
+    assert _refusal(Scope.of(crises=("c-2",), countries=("TUR",))) == (
+        "not authorised: urn:drx:coord:x may act only within crises [c-2] and countries [TUR]; "
+        "match m-1 (need n-1, crisis c-1 in NPL) is outside it"
+    )
+
+
+def test_an_empty_scope_decides_nothing():
+    refusal = _refusal(Scope())
+    assert refusal is not None
+    assert "has an empty scope" in refusal

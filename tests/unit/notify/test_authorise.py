@@ -5,9 +5,16 @@ import datetime as dt
 
 import pytest
 
-from services.notify.domain import HeldSubscription, Party, RegisteredSource, authorise
+from services.notify.domain import Bounds, HeldSubscription, Party, RegisteredSource, authorise
+from shared.scope import Scope
 
-COORD = RegisteredSource("urn:drx:coord:iom-desk", "coordinator", "iom-desk")
+COORD = RegisteredSource("urn:drx:coord:iom-desk", "coordinator", "iom-desk", scope=Scope(everything=True))
+SCOPED = RegisteredSource(
+    "urn:drx:coord:npl-desk",
+    "coordinator",
+    "npl-desk",
+    scope=Scope.of(crises=("eq-npl",), countries=("NPL",)),
+)
 ORG = RegisteredSource("urn:drx:org:trc-gaziantep", "organisation", "trc-gaziantep")
 DONOR = RegisteredSource("urn:drx:donor:hta-berlin", "donor", "hta-berlin")
 
@@ -28,7 +35,7 @@ def _only_its_own(registered: RegisteredSource) -> str:
 def _someone_else_s(subscription_id: str) -> str:
     return (
         f"subscription {subscription_id!r} was created by another source; only that source or a "
-        "coordinator may replace or remove it (choose another subscription id)"
+        "coordinator whose scope covers it may replace or remove it (choose another subscription id)"
     )
 
 
@@ -49,7 +56,7 @@ def test_an_unregistered_source_may_manage_nothing(wanted, held):
         (None, None),  # removing a subscription that does not exist: refused later, as unknown
     ],
 )
-def test_a_coordinator_manages_any_subscription(wanted, held):
+def test_a_global_coordinator_manages_any_subscription(wanted, held):
     assert authorise(COORD.source, COORD, wanted=wanted, held=held) is None
 
 
@@ -115,3 +122,61 @@ def test_a_revoked_source_may_manage_nothing_not_even_its_own(registered):
     revoked = dataclasses.replace(registered, revoked_on=on, revoked_reason="principal leaked")
     reason = authorise(revoked.source, revoked, wanted=_party(registered), held=None)
     assert reason == f"source {registered.source!r} was revoked on 2026-03-02 09:30 UTC: principal leaked"
+
+
+# --- a coordinator's scope -----------------------------------------------------------------------
+
+
+def _coordinator_held(owner: str | None, crisis_id: str | None, country: str | None) -> HeldSubscription:
+    return HeldSubscription("s-c", owner, Party("coordinator", "someone"), Bounds(crisis_id, country))
+
+
+@pytest.mark.parametrize(("crisis_id", "country"), [("eq-npl", None), (None, "NPL"), ("eq-other", "NPL")])
+def test_a_scoped_coordinator_replaces_or_removes_a_subscription_its_scope_covers(crisis_id, country):
+    held = _coordinator_held("urn:drx:coord:other", crisis_id, country)
+    wanted, bounds = Party("coordinator", "npl-desk"), Bounds(crisis_id, country)
+    assert authorise(SCOPED.source, SCOPED, wanted=wanted, held=held, wanted_bounds=bounds) is None
+    assert authorise(SCOPED.source, SCOPED, wanted=None, held=held) is None
+
+
+def test_a_scoped_coordinator_is_refused_a_subscription_outside_its_scope_with_the_reason():
+    held = _coordinator_held("urn:drx:coord:other", "eq-tur-2026", "TUR")
+    assert authorise(SCOPED.source, SCOPED, wanted=None, held=held) == (
+        "urn:drx:coord:npl-desk may act only within crises [eq-npl] and countries [NPL]; subscription "
+        "'s-c' (for coordinator someone, crisis eq-tur-2026, country TUR) is outside it; only the source "
+        "that created it or a coordinator whose scope covers it may replace or remove it"
+    )
+
+
+def test_a_scoped_coordinator_may_not_take_an_organisations_subscription():
+    """A party is bound to no crisis or country: only a global coordinator covers its subscriptions."""
+    reason = authorise(SCOPED.source, SCOPED, wanted=None, held=_held(ORG.source, _party(ORG)))
+    assert reason is not None
+    assert "subscription 's-1' (for organisation trc-gaziantep) is outside it" in reason
+    reason = authorise(SCOPED.source, SCOPED, wanted=_party(ORG), held=None)
+    assert reason is not None
+    assert reason.endswith("a subscription for organisation trc-gaziantep is outside it")
+
+
+@pytest.mark.parametrize(("crisis_id", "country"), [(None, None), ("eq-tur-2026", None), (None, "TUR")])
+def test_a_scoped_coordinators_own_subscriptions_must_lie_in_its_scope(crisis_id, country):
+    wanted, bounds = Party("coordinator", "npl-desk"), Bounds(crisis_id, country)
+    reason = authorise(SCOPED.source, SCOPED, wanted=wanted, held=None, wanted_bounds=bounds)
+    assert reason == (
+        "urn:drx:coord:npl-desk may act only within crises [eq-npl] and countries [NPL]; a subscription "
+        f"for coordinator npl-desk, crisis {crisis_id or 'any'}, country {country or 'any'} is outside it"
+    )
+
+
+def test_a_coordinator_removes_what_it_created_even_once_outside_its_scope():
+    held = _coordinator_held(SCOPED.source, "eq-tur-2026", None)
+    assert authorise(SCOPED.source, SCOPED, wanted=None, held=held) is None
+
+
+def test_a_coordinator_with_an_empty_scope_manages_only_what_it_created():
+    empty = dataclasses.replace(SCOPED, scope=Scope())
+    reason = authorise(
+        empty.source, empty, wanted=None, held=_coordinator_held("urn:drx:coord:x", None, "NPL")
+    )
+    assert reason is not None
+    assert "has an empty scope" in reason
