@@ -195,3 +195,27 @@ class TestKedaExample:
             assert meta["topic"] in known
         assert 1 <= obj["spec"]["minReplicaCount"] <= obj["spec"]["maxReplicaCount"]
         assert obj["spec"]["maxReplicaCount"] <= int(config["DRX_KAFKA_PARTITIONS"])
+
+
+class TestNetworkPolicy:
+    def test_the_health_port_is_open_only_to_the_namespace_and_monitoring(self):
+        (policy,) = of_kind("NetworkPolicy").values()
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        (rule,) = policy["spec"]["ingress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": HEALTH_PORT}]
+        assert rule["from"] == [
+            {"podSelector": {}},
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+        ]
+
+    @pytest.mark.parametrize("worker", WORKERS)
+    def test_it_selects_every_worker_and_nothing_else(self, worker):
+        (policy,) = of_kind("NetworkPolicy").values()
+        expressions = policy["spec"]["podSelector"]["matchExpressions"]
+
+        def selects(labels: dict[str, str]) -> bool:
+            return all(labels.get(e["key"]) in e["values"] for e in expressions)
+
+        assert selects(worker_deployment(worker)["spec"]["template"]["metadata"]["labels"])
+        (job,) = of_kind("Job").values()
+        assert not selects(job["spec"]["template"]["metadata"]["labels"])
