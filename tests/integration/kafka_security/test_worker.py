@@ -17,10 +17,10 @@ from sqlalchemy import select
 from services.ingest.app import IngestWorker
 from shared.config import KafkaSettings, ScheduleSettings, Settings
 from shared.db.models import CrisisRow, NeedRow
-from shared.sources import add_source
 from tests.integration.kafka_security.conftest import INTEGRATIONS, PREFIX
 from tests.support.builders import COORDINATOR, HEADERS, ORGANISATION, crisis, encode, envelope, need
 from tests.support.kafka import eventually
+from tests.support.provision import register_sources
 
 ORGANISATION_PRINCIPAL, _, COORDINATOR_PRINCIPAL = (i.principal for i in INTEGRATIONS)
 
@@ -72,8 +72,7 @@ async def test_ingest_as_drx_ingest_applies_a_need_posted_by_its_organisations_p
         database=database.settings,
         schedule=ScheduleSettings(enabled=False),
     )
-    for source in (COORDINATOR, ORGANISATION):
-        await add_source(settings, *source)
+    await register_sources(settings, (COORDINATOR, ORGANISATION))
     worker = IngestWorker(settings)
     await worker.start()
     try:
