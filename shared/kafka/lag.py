@@ -2,8 +2,8 @@
 
 ``shared/progress.py`` reads lag from inside a worker (its own consumers' assignments); a
 tool that watches the whole pipeline (``drx demo`` deciding that every phase's effects are
-applied) has no such consumers, so it asks Kafka: the group's committed offsets (admin API)
-against every partition's end offset. Lag is counted the same way as there: the end minus
+applied) has no such consumers, so it asks Kafka: the group's committed offsets against every
+partition's end offset. Lag is counted the same way as there: the end minus
 what the group committed, so a record fetched but not yet handled still counts.
 
 A partition the group never committed on is behind by everything on it (end minus beginning):
@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.config import KafkaSettings
 from shared.kafka.acls import SERVICES, service_group
@@ -60,29 +59,27 @@ def service_reads(prefix: str) -> dict[str, list[str]]:
 async def group_lags(settings: KafkaSettings, groups: dict[str, list[str]]) -> list[Lag]:
     """Each group's lag on every partition of each topic it reads (``groups``: group -> topics).
 
-    A topic that does not exist yet has nothing waiting on it, so it adds no rows.
+    A topic that does not exist yet has nothing waiting on it, so it adds no rows. The committed
+    offsets are read the way the workers' own consumers read them (``shared/progress.py``): a
+    consumer in the group that never subscribes, so it never joins and never commits; the admin
+    client's OffsetFetch is not answered in a form aiokafka reads by every broker drx runs on.
     """
     counts = await list_topics(settings)
-    wanted = sorted({t for names in groups.values() for t in names if t in counts})
-    partitions = [TopicPartition(topic, p) for topic in wanted for p in range(counts[topic])]
-    consumer = AIOKafkaConsumer(**settings.client_options(), group_id=None, enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=30_000)
-    await consumer.start()
-    try:
-        await admin.start()
+    lags = []
+    for group, names in sorted(groups.items()):
+        partitions = [TopicPartition(t, p) for t in sorted(names) if t in counts for p in range(counts[t])]
+        if not partitions:
+            continue
+        consumer = AIOKafkaConsumer(**settings.client_options(), group_id=group, enable_auto_commit=False)
+        await consumer.start()
         try:
             ends = await consumer.end_offsets(partitions)
             beginnings = await consumer.beginning_offsets(partitions)
-            lags = []
-            for group, names in sorted(groups.items()):
-                committed = await admin.list_consumer_group_offsets(group)
-                for tp in partitions:
-                    if tp.topic in names:
-                        offset = committed.get(tp)
-                        lag = partition_lag(offset.offset if offset else None, beginnings[tp], ends[tp])
-                        lags.append(Lag(group, tp.topic, tp.partition, lag))
-            return lags
+            for tp in partitions:
+                committed = await consumer.committed(tp)
+                lags.append(
+                    Lag(group, tp.topic, tp.partition, partition_lag(committed, beginnings[tp], ends[tp]))
+                )
         finally:
-            await admin.close()
-    finally:
-        await consumer.stop()
+            await consumer.stop()
+    return lags
