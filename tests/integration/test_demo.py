@@ -141,8 +141,8 @@ def database_counts(database_url: str) -> DatabaseCounts:
                 text("SELECT channel, kind, status, count(*) FROM deliveries GROUP BY 1, 2, 3")
             )
             return DatabaseCounts(
-                matches={(s, c): n for s, c, n in matches.tuples()},
-                deliveries={(c, k, s): n for c, k, s, n in deliveries.tuples()},
+                matches={(r[0], r[1]): r[2] for r in matches},
+                deliveries={(r[0], r[1], r[2]): r[3] for r in deliveries},
                 subscriptions=db.scalar(text("SELECT count(*) FROM subscriptions")) or 0,
                 audit=db.scalar(text("SELECT count(*) FROM audit_log")) or 0,
             )
