@@ -13,7 +13,7 @@ import subprocess
 
 from sqlalchemy import select
 
-from shared.db.models import AuditRecordRow
+from shared.db.models import AuditRecordRow, OutboxMessage
 from tests.integration.notify.conftest import PREFIX, match_event
 from tests.support.cli import run_drx
 from tests.support.receivers import HttpReceiver
@@ -63,6 +63,14 @@ async def test_a_dead_letter_retried_after_the_fix_arrives_once_and_a_second_ret
                 )
             )
         )
+        sent_events = [
+            m
+            for m in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.topic == f"{PREFIX}notifications")
+            )
+            if dead.delivery_id.encode() in m.payload
+        ]
+    assert len(sent_events) == 1  # one org.drx.notification.sent for Kafka, as for any delivery
     assert len(records) == 1  # the second retry changed nothing
     (record,) = records
     assert record.actor == "operator"
