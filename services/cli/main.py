@@ -11,11 +11,12 @@ from __future__ import annotations
 import typer
 
 from services.cli.audit import audit_app
+from services.cli.deliveries import deliveries_app
 from services.cli.demo import demo_command
 from services.cli.dev import dev_app
 from services.cli.outbox import outbox_app
 from services.cli.post import decide_command, post_command
-from services.cli.queries import coverage_command, deliveries_command, matches_command
+from services.cli.queries import coverage_command, matches_command
 from services.cli.reference import reference_app
 from services.cli.rejected import rejected_app
 from services.cli.run import run_command
@@ -34,8 +35,8 @@ app.command("decide")(decide_command)
 app.command("matches")(matches_command)
 app.command("coverage")(coverage_command)
 app.command("demo")(demo_command)
-app.command("deliveries")(deliveries_command)
 
+app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(dev_app, name="dev")
 app.add_typer(db_app, name="db")
 app.add_typer(topics_app, name="topics")

@@ -3,8 +3,10 @@
 The observer follows ``canonical``, ``matches``, ``notifications`` and ``rejected`` from the
 start, counting for the live line and keeping the latest state of every match (decisions are
 taken on those). The pipeline is idle when ingest has processed everything posted, the outbox
-and the deliveries have nothing pending, every subscription posted exists, and nothing in the
-database or on those topics has changed for a second.
+and the deliveries have nothing pending, every subscription posted exists, and every drx
+consumer group has committed everything on every topic it reads. Waiting for "nothing changed
+for a second" once called matching idle before it had applied the last decisions (the summary
+showed fulfilled 0 while the database held 27); these conditions say when the work is done.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from services.demo.selection import MatchState
 from services.demo.summary import Rejection, Tally
 from shared.config import KafkaSettings
 from shared.db.models import DeliveryRow, OutboxMessage, ProcessedEvent, SubscriptionRow
+from shared.kafka.lag import behind, group_lags, service_reads
 from shared.kafka.topics import CANONICAL, MATCHES, NOTIFICATIONS, REJECTED, topic_name
 
-__all__ = ["Observed", "observe", "wait_until_idle"]
+__all__ = ["Observed", "observe", "pending", "wait_until_idle"]
 
-_IDLE_S = 1.0  # the pipeline is idle when nothing changed for this long and nothing is pending
 _INGEST_CONSUMER = "ingest"
 _RECORDED = frozenset({"org.drx.crisis.recorded", "org.drx.need.recorded", "org.drx.pledge.recorded"})
 
@@ -103,58 +105,87 @@ async def observe(kafka: KafkaSettings, observed: Observed, receiver: WebhookRec
         await consumer.stop()
 
 
-async def _fingerprint(
+@dataclass(frozen=True, slots=True)
+class _Database:
+    """What the database says is still to do, and a value that changes when an outbox row is added."""
+
+    waiting: list[str]
+    outbox_written: tuple[object, ...]
+
+
+async def _database(
     sessions: async_sessionmaker[AsyncSession], observed: Observed, to_ingest: int, subscribed: set[str]
-) -> tuple[bool, tuple[object, ...]]:
-    """(nothing is pending, a value that changes whenever anything happens)."""
+) -> _Database:
     async with sessions() as session:
-        processed = dict(
-            (
-                await session.execute(
-                    select(ProcessedEvent.consumer, func.count()).group_by(ProcessedEvent.consumer)
-                )
-            )
-            .tuples()
-            .all()
+        ingested = await session.scalar(
+            select(func.count())
+            .select_from(ProcessedEvent)
+            .where(ProcessedEvent.consumer == _INGEST_CONSUMER)
         )
         outbox_pending = await session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
         )
-        outbox_last = await session.scalar(select(func.max(OutboxMessage.id)))
-        deliveries = dict(
-            (await session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)))
-            .tuples()
-            .all()
+        written = (await session.execute(select(func.count(), func.max(OutboxMessage.id)))).one()
+        deliveries_pending = await session.scalar(
+            select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == "pending")
         )
         subscriptions = set(await session.scalars(select(SubscriptionRow.subscription_id)))
     observed.tally.subscriptions = len(subscriptions)
-    idle = (
-        processed.get(_INGEST_CONSUMER, 0) >= to_ingest
-        and not outbox_pending
-        and not deliveries.get("pending", 0)
-        and subscribed <= subscriptions
-    )
-    fingerprint = (sorted(processed.items()), outbox_last, sorted(deliveries.items()), observed.records)
-    return idle, fingerprint
+    waiting = []
+    if (ingested or 0) < to_ingest:
+        waiting.append(f"ingest has processed {ingested} of the {to_ingest} events posted")
+    if outbox_pending:
+        waiting.append(f"{outbox_pending} outbox rows are not yet published")
+    if deliveries_pending:
+        waiting.append(f"{deliveries_pending} deliveries are pending")
+    if missing := subscribed - subscriptions:
+        waiting.append(f"{len(missing)} subscriptions posted do not exist yet")
+    return _Database(waiting, tuple(written))
+
+
+async def pending(
+    sessions: async_sessionmaker[AsyncSession],
+    kafka: KafkaSettings,
+    observed: Observed,
+    *,
+    to_ingest: int,
+    subscribed: set[str],
+) -> list[str]:
+    """What is still to do, in words; empty when every effect of everything posted is applied.
+
+    The database is read before and after the consumer lag: a record handled between the two
+    readings wrote its outbox row in the same transaction as its offset commit came after, so
+    the second reading sees a new row (or a pending one) and the check does not pass. Only
+    when the outbox is empty and unchanged on both sides of a lag of 0 for every group on
+    every topic it reads is there nothing in flight anywhere.
+    """
+    before = await _database(sessions, observed, to_ingest, subscribed)
+    if before.waiting:
+        return before.waiting
+    waiting = [str(lag) for lag in behind(await group_lags(kafka, service_reads(kafka.topic_prefix)))]
+    if waiting:
+        return waiting
+    after = await _database(sessions, observed, to_ingest, subscribed)
+    if after.waiting:
+        return after.waiting
+    if after.outbox_written != before.outbox_written:
+        return ["the workers wrote new outbox rows while the lag was read"]
+    return []
 
 
 async def wait_until_idle(
     sessions: async_sessionmaker[AsyncSession],
+    kafka: KafkaSettings,
     observed: Observed,
     *,
     to_ingest: int,
     subscribed: set[str],
     timeout: float,
-) -> bool:
-    """Wait until ``to_ingest`` events are processed and nothing has moved for a second; False on timeout."""
+) -> list[str]:
+    """Wait until :func:`pending` finds nothing to do; on timeout, what was still waiting (else [])."""
     deadline = time.monotonic() + timeout
-    last: tuple[object, ...] | None = None
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        idle, fingerprint = await _fingerprint(sessions, observed, to_ingest, subscribed)
-        if fingerprint != last:
-            last, quiet_since = fingerprint, time.monotonic()
-        elif idle and time.monotonic() - quiet_since >= _IDLE_S:
-            return True
+    while True:
+        waiting = await pending(sessions, kafka, observed, to_ingest=to_ingest, subscribed=subscribed)
+        if not waiting or time.monotonic() >= deadline:
+            return waiting
         await asyncio.sleep(0.2)
-    return False

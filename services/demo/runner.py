@@ -262,17 +262,19 @@ class _Demo:
             await add_source(self.settings, s.source, s.role, s.party, s.name, actor="drx demo", scope=scope)
 
     async def _settle(self, what: str) -> None:
-        """Wait until every posted event is processed and nothing has moved for a second."""
-        idle = await wait_until_idle(
+        """Wait until every effect of everything posted is applied (``observer.pending``)."""
+        waiting = await wait_until_idle(
             self.sessions,
+            self.settings.kafka,
             self.observed,
             to_ingest=self.publisher.to_ingest,
             subscribed=self.publisher.subscriptions,
             timeout=self.settle_timeout,
         )
-        if not idle:
+        if waiting:
             self.settle_problems.append(
-                f"{what}: the pipeline did not go idle within {self.settle_timeout:.0f}s"
+                f"{what}: the pipeline did not go idle within {self.settle_timeout:.0f}s: "
+                + "; ".join(waiting)
             )
 
     # --- the end ---------------------------------------------------------------------------

@@ -9,9 +9,11 @@ import shlex
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from services.demo.generate import generate_scenario
 from shared.infra._process import pid_alive
@@ -103,6 +105,72 @@ def stop(process: subprocess.Popen[str]) -> None:
             process.kill()
 
 
+def table_rows(output: str, title: str) -> list[list[str]]:
+    """The cells of every row of the summary's table titled ``title`` (header row first)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == title)
+    rows = []
+    for line in lines[start + 1 :]:
+        if not line.strip() or line.lstrip()[0] not in "┏┃┡│└":
+            break
+        if line.lstrip()[0] in "┃│":
+            rows.append([cell.strip() for cell in re.split("[┃│]", line.strip())[1:-1]])
+    return rows
+
+
+@dataclass(frozen=True)
+class DatabaseCounts:
+    matches: dict[tuple[str, str], int]
+    deliveries: dict[tuple[str, str, str], int]
+    subscriptions: int
+    audit: int
+
+
+def database_counts(database_url: str) -> DatabaseCounts:
+    """What the summary should say, read straight from the demo's database."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            matches = db.execute(
+                text(
+                    "SELECT m.status, n.category, count(*) FROM matches m"
+                    " JOIN m_needs n ON n.need_id = m.need_id GROUP BY 1, 2"
+                )
+            )
+            deliveries = db.execute(
+                text("SELECT channel, kind, status, count(*) FROM deliveries GROUP BY 1, 2, 3")
+            )
+            return DatabaseCounts(
+                matches={(r[0], r[1]): r[2] for r in matches},
+                deliveries={(r[0], r[1], r[2]): r[3] for r in deliveries},
+                subscriptions=db.scalar(text("SELECT count(*) FROM subscriptions")) or 0,
+                audit=db.scalar(text("SELECT count(*) FROM audit_log")) or 0,
+            )
+    finally:
+        engine.dispose()
+
+
+def assert_summary_agrees_with_database(output: str, database_url: str) -> None:
+    """Every count in the matches and alerts tables, the subscriptions and the audit records."""
+    db = database_counts(database_url)
+    header, *rows = table_rows(output, "Matches by status")
+    categories = header[1:-1]
+    shown = {
+        (row[0], c): int(n) for row in rows for c, n in zip(categories, row[1:-1], strict=True) if n != "0"
+    }
+    assert shown == db.matches, (shown, db.matches)
+    for row in rows:
+        assert int(row[-1]) == sum(int(n) for n in row[1:-1]), row
+    header, *rows = table_rows(output, "Alerts by channel and kind")
+    statuses = header[2:]
+    sent = {(r[0], r[1], s): int(n) for r in rows for s, n in zip(statuses, r[2:], strict=True) if n != "0"}
+    assert sent == db.deliveries, (sent, db.deliveries)
+    assert re.search(rf"subscriptions {db.subscriptions}\b", output), output
+    audit = re.search(r"audit chain verified: (\d+) records", output)
+    assert audit is not None, output
+    assert int(audit.group(1)) <= db.audit, (audit.group(1), db.audit)  # checkpoints may follow
+
+
 def test_demo_replays_a_scenario_keeps_running_and_stops_everything_on_ctrl_c(small_scenario, tmp_path):
     process = start_demo("--scenario", str(small_scenario), "--keep-running", tmp_path=tmp_path)
     try:
@@ -118,11 +186,12 @@ def test_demo_replays_a_scenario_keeps_running_and_stops_everything_on_ctrl_c(sm
         env = {name: shlex.split(value)[0] for name, value in exports.items()}
         assert env["DRX_KAFKA_IDEMPOTENT_PRODUCER"] == "false"
         tansu, postgres = stack_pids(process, env["DRX_DATABASE_URL"])
+        assert_summary_agrees_with_database(output, env["DRX_DATABASE_URL"])
 
         # The kept stack answers the other drx commands.
         matches = subprocess.run(
             [*DRX, "matches", "--status", "confirmed"],
-            env={**os.environ, **env},
+            env={**os.environ, **env, "COLUMNS": "250"},  # wide enough that no status is cut short
             capture_output=True,
             text=True,
             timeout=60,
