@@ -41,6 +41,8 @@ async def test_sql_and_python_agree_on_which_matches_decline_their_pair(database
                         pledge_id=pledge.pledge_id,
                         crisis_id=need.crisis_id,
                         quantity=Decimal(1),
+                        # a fulfilled match records what arrived (migration 0014 requires it)
+                        delivered_quantity=Decimal(1) if status == "fulfilled" else None,
                         unit="USD",
                         status=status,
                         explanation="a case of the rule",
