@@ -81,16 +81,18 @@ def coverage_command(
     crisis: Annotated[str | None, typer.Option(help="Only this crisis")] = None,
     fmt: FormatOption = "table",
 ) -> None:
-    """Per crisis and sector: needed, pledged, proposed, confirmed, fulfilled, covered, shortfall.
+    """Per crisis and sector: needed, proposed, confirmed, fulfilled, covered, shortfall, available.
 
-    Covered is confirmed plus fulfilled; the shortfall is what covered leaves, whatever is proposed.
+    ``covered`` is confirmed plus fulfilled. ``available`` is the free capacity of the pledges that
+    may serve the row: a pledge that may serve several rows is shown in each, and counted once in
+    its crisis's ``(all sectors)`` total row (docs/matching.md, "Coverage").
     """
     from services.matching.queries import coverage
 
     one_of("--format", fmt, ("table", "json"))
 
     rows = asyncio.run(with_session(common.settings(), lambda s: coverage(s, crisis_id=crisis)))
-    columns = ("crisis_id", "sector", "category", "unit", *_COVERAGE_NUMBERS, "needs")
+    columns = ("crisis_id", "sector", "category", "unit", *_COVERAGE_NUMBERS, "pledges", "needs")
     listing(
         fmt,
         (
@@ -100,6 +102,7 @@ def coverage_command(
                 "category": r.category,
                 "unit": r.unit,
                 **{name: getattr(r, name) for name in _COVERAGE_NUMBERS},
+                "pledges": r.pledges,
                 "needs": dict(sorted(r.needs_by_status.items()))
                 if fmt == "json"
                 else _needs(r.needs_by_status),
@@ -111,7 +114,8 @@ def coverage_command(
     )
 
 
-_COVERAGE_NUMBERS = ("needed", "pledged", "proposed", "confirmed", "fulfilled", "covered", "shortfall")
+# ``available`` counts a pledge in every row it may serve, once in its crisis's total row.
+_COVERAGE_NUMBERS = ("needed", "proposed", "confirmed", "fulfilled", "covered", "shortfall", "available")
 
 
 def _needs(by_status: dict[str, int]) -> str:

@@ -87,6 +87,8 @@ def coverage_by_sector(rows: Iterable[Any]) -> list[CoverageLine]:
     sector, category and unit; sorted by sector, category, unit."""
     sums: dict[tuple[str, str, str], list[Any]] = {}
     for row in rows:
+        if getattr(row, "is_total", False):  # a crisis's total row repeats its sectors' needs
+            continue
         key = (row.sector, row.category, row.unit)
         acc = sums.setdefault(key, [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
         acc[0] += sum(row.needs_by_status.values())

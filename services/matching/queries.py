@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.domain import need_status
+from services.matching.domain.coverage import CoverageLine, NeedLine, PledgeLine, coverage_lines
 from shared.db.models import MatchingNeedRow, MatchingPledgeRow, MatchRow
 
-__all__ = ["CoverageRow", "coverage", "list_matches"]
+__all__ = ["CoverageLine", "coverage", "list_matches"]
 
 
 async def list_matches(
@@ -26,63 +23,45 @@ async def list_matches(
     return list(await session.scalars(query))
 
 
-@dataclass
-class CoverageRow:
-    """Per crisis, sector, category and unit."""
-
-    crisis_id: str
-    sector: str
-    category: str
-    unit: str
-    needed: Decimal = Decimal(0)
-    pledged: Decimal = Decimal(0)
-    proposed: Decimal = Decimal(0)
-    confirmed: Decimal = Decimal(0)
-    fulfilled: Decimal = Decimal(0)
-    needs_by_status: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def covered(self) -> Decimal:
-        """Confirmed plus fulfilled: a proposal nobody has decided on yet covers nothing."""
-        return self.confirmed + self.fulfilled
-
-    @property
-    def shortfall(self) -> Decimal:
-        """What is still missing once the covered is counted; proposals do not shrink it."""
-        return max(self.needed - self.covered, Decimal(0))
-
-
-async def coverage(session: AsyncSession, *, crisis_id: str | None = None) -> list[CoverageRow]:
-    """Needed vs covered (confirmed plus fulfilled). ``pledged`` is active pledge capacity that
-    may serve the row's needs: for the crisis or standing, in the category and unit, and not
-    earmarked away from the sector.
-    """
+async def coverage(session: AsyncSession, *, crisis_id: str | None = None) -> list[CoverageLine]:
+    """Needed, proposed, covered and available per crisis, sector, category and unit, with a total
+    row per crisis, category and unit that counts each pledge once (the rule is in
+    ``domain/coverage.py`` and docs/matching.md)."""
     query = select(MatchingNeedRow).where(MatchingNeedRow.status != "withdrawn")
     if crisis_id:
         query = query.where(MatchingNeedRow.crisis_id == crisis_id)
-    rows: dict[tuple[str, str, str, str], CoverageRow] = {}
-    counts: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(dict)
-    for need in await session.scalars(query):
-        key = (need.crisis_id, need.sector, need.category, need.unit)
-        row = rows.setdefault(key, CoverageRow(*key))
-        row.needed += need.quantity
-        row.proposed += need.proposed
-        row.confirmed += need.confirmed
-        row.fulfilled += need.fulfilled
-        label = need_status(need.status, need.quantity, need.proposed, need.confirmed, need.fulfilled)
-        counts[key][label] = counts[key].get(label, 0) + 1
-    pledges = list(
-        await session.scalars(select(MatchingPledgeRow).where(MatchingPledgeRow.status == "active"))
-    )
-    for key, row in rows.items():
-        row.needs_by_status = counts[key]
-        for pledge in pledges:
-            if (
-                pledge.category == row.category
-                and pledge.unit == row.unit
-                and pledge.crisis_id in (None, row.crisis_id)
-                and (not pledge.earmark_sectors or row.sector in pledge.earmark_sectors)
-                and (not pledge.earmark_crises or row.crisis_id in pledge.earmark_crises)
-            ):
-                row.pledged += pledge.quantity
-    return sorted(rows.values(), key=lambda r: (r.crisis_id, r.sector, r.category, r.unit))
+    needs = [
+        NeedLine(
+            crisis_id=n.crisis_id,
+            sector=n.sector,
+            category=n.category,
+            unit=n.unit,
+            country=n.country,
+            item_code=n.item_code,
+            substitution_group=n.substitution_group,
+            quantity=n.quantity,
+            proposed=n.proposed,
+            confirmed=n.confirmed,
+            fulfilled=n.fulfilled,
+            status=need_status(n.status, n.quantity, n.proposed, n.confirmed, n.fulfilled),
+        )
+        for n in await session.scalars(query)
+    ]
+    active = select(MatchingPledgeRow).where(MatchingPledgeRow.status == "active")
+    pledges = [
+        PledgeLine(
+            pledge_id=p.pledge_id,
+            crisis_id=p.crisis_id,
+            category=p.category,
+            unit=p.unit,
+            item_code=p.item_code,
+            substitution_group=p.substitution_group,
+            quantity=p.quantity,
+            allocated=p.allocated,
+            earmark_crises=tuple(p.earmark_crises),
+            earmark_sectors=tuple(p.earmark_sectors),
+            earmark_countries=tuple(p.earmark_countries),
+        )
+        for p in await session.scalars(active)
+    ]
+    return coverage_lines(needs, pledges)
