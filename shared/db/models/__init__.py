@@ -8,12 +8,14 @@ from shared.db.models.ingest import CrisisRow, NeedRow, PledgeRow, SourceRow
 from shared.db.models.matching import MatchingCrisisRow, MatchingNeedRow, MatchingPledgeRow, MatchRow
 from shared.db.models.messaging import OutboxMessage, ProcessedEvent
 from shared.db.models.notify import DeliveryRow, SubscriptionRow, WebhookSecretRow
+from shared.db.models.reference import FxRateRow
 from shared.db.models.scheduling import JobRunRow
 
 __all__ = [
     "AuditRecordRow",
     "CrisisRow",
     "DeliveryRow",
+    "FxRateRow",
     "JobRunRow",
     "MatchRow",
     "MatchingCrisisRow",
