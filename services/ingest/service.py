@@ -8,17 +8,20 @@ claim makes the second delivery a no-op if the first one's transaction had commi
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest import domain
 from services.ingest.errors import RetryableConflictError
 from services.ingest.repository import CONSUMER, EntityKind, IngestRepository
 from shared import audit, inbox
+from shared.db.models import FxRateRow
 from shared.events import canonical, inbound
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.producers import INGEST_SCHEDULER_SOURCE as SCHEDULER_SOURCE
@@ -37,6 +40,7 @@ __all__ = ["INGEST_SOURCE", "SCHEDULER_SOURCE", "IngestService", "Result"]
 log = get_logger("drx.ingest")
 
 _ATTEMPTS = 3
+_RATES_EVERY_S = 60.0
 
 _RECORDED_TYPES: dict[type[BaseModel], tuple[str, str]] = {
     canonical.CrisisRecorded: ("org.drx.crisis.recorded", "crisis_id"),
@@ -65,7 +69,9 @@ class IngestService:
         attempts: int = 3,
     ) -> None:
         self._sessions = sessions
+        self._packaged = reference
         self._reference = reference
+        self._rates_read_at: float | None = None
         self._prefix = topic_prefix
         self._on_commit = on_commit or (lambda: None)
         self._guard = RecordGuard(attempts)
@@ -77,6 +83,7 @@ class IngestService:
         foresaw, after ``attempts`` tries; a transient one (the database is away) is raised, and
         the record is read again after a backoff.
         """
+        await self._fresh_rates()
         try:
             result = await self._handle(raw)
         except Exception as error:
@@ -86,6 +93,24 @@ class IngestService:
             return await self._refuse(raw, reason)
         self._guard.succeeded(raw.inbox_key)
         return result
+
+    async def _fresh_rates(self) -> None:
+        """Convert funds with the rates ``drx reference rates load`` stored, when there are any.
+
+        Read at most once a minute per worker: a file loaded now is used within a minute, and
+        the packaged snapshot stays for days and currencies no file covered.
+        """
+        now = time.monotonic()
+        if self._rates_read_at is not None and now - self._rates_read_at < _RATES_EVERY_S:
+            return
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(select(FxRateRow.day, FxRateRow.currency, FxRateRow.units_per_usd))
+            ).tuples()
+            loaded = list(rows)
+        self._rates_read_at = now
+        if loaded:
+            self._reference = replace(self._packaged, fx=self._packaged.fx.merged(loaded))
 
     async def _handle(self, raw: RawMessage) -> Result:
         parsed = parse(raw)

@@ -82,6 +82,22 @@ class FxTable:
                 raise ValueError(msg) from error
         return cls.from_rows(rows)
 
+    def merged(self, rows: Iterable[tuple[dt.date, str, Decimal]]) -> FxTable:
+        """This table with ``rows`` added; a row for a day this table has replaces its rate, so
+        rates an operator loaded win over the packaged snapshot."""
+        snapshots = {c: dict(zip(self._days[c], self._rates[c], strict=True)) for c in self._days}
+        added = list(rows)
+        FxTable.from_rows(added)  # the same checks as any table's rows
+        for day, currency, rate in added:
+            snapshots.setdefault(currency, {})[day] = rate
+        return FxTable({c: sorted(days.items()) for c, days in snapshots.items()})
+
+    def rate_day(self, currency: str, on: dt.date) -> dt.date:
+        """The day of the rate :meth:`rate` uses for ``currency`` on ``on``."""
+        self.rate(currency, on)  # the same refusal when there is none
+        days = self._days[currency]
+        return days[bisect_right(days, on) - 1]
+
     def currencies(self) -> frozenset[str]:
         return frozenset(self._days)
 

@@ -98,7 +98,8 @@ def normal_spec(spec: BaseModel, today: dt.date, ref: Reference) -> dict[str, An
     values = spec.model_dump()
     if isinstance(spec, FundsNeed):
         values["amount_usd"] = ref.fx.convert(spec.amount, spec.currency, "USD", today)
-        values["fx_date"] = today
+        # the day of the rate used, which an operator's loaded file may put before today
+        values["fx_date"] = ref.fx.rate_day(spec.currency, today)
     elif isinstance(spec, SuppliesSpec):
         item = ref.catalogue.get(spec.item_code) if spec.item_code else None
         if item is not None:

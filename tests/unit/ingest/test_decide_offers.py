@@ -62,10 +62,10 @@ def test_a_described_item_is_compared_as_stated():
     assert (record.spec.unit, record.spec.base_unit, record.spec.base_quantity) == ("roll", "roll", 40)
 
 
-def test_funds_are_converted_to_usd_at_today_s_rate():
+def test_funds_are_converted_to_usd_at_today_s_rate_and_say_the_day_of_that_rate():
     (record,) = accepted(_need(spec=_spec("funds"))).records
     assert record.spec.amount_usd == REF.fx.convert(Decimal(20000), "EUR", "USD", TODAY)
-    assert record.spec.fx_date == TODAY
+    assert record.spec.fx_date == REF.fx.rate_day("EUR", TODAY) <= TODAY
 
 
 def test_languages_are_normalised_to_iso_639_3_without_duplicates():

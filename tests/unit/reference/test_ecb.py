@@ -45,3 +45,14 @@ def test_iso_dates_and_not_available_rates_are_accepted():
 def test_anything_else_is_refused_with_its_reason(text, reason):
     with pytest.raises(EcbFormatError, match=reason):
         parse_eurofxref(text)
+
+
+def test_loaded_rates_win_over_the_packaged_snapshot_and_say_their_day():
+    from shared.reference import load_fx
+
+    day = dt.date(2026, 12, 3)
+    table = load_fx().merged(parse_eurofxref(SAMPLE))
+    assert table.convert(Decimal(100), "EUR", "USD", day) == Decimal("108.50")
+    assert table.rate_day("EUR", day + dt.timedelta(days=4)) == day
+    packaged_day = load_fx().rate_day("EUR", day)
+    assert table.rate_day("EUR", day - dt.timedelta(days=1)) == packaged_day < day
