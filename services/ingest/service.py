@@ -104,10 +104,8 @@ class IngestService:
         if self._rates_read_at is not None and now - self._rates_read_at < _RATES_EVERY_S:
             return
         async with self._sessions() as session:
-            rows = (
-                await session.execute(select(FxRateRow.day, FxRateRow.currency, FxRateRow.units_per_usd))
-            ).tuples()
-            loaded = list(rows)
+            query = select(FxRateRow.day, FxRateRow.currency, FxRateRow.units_per_usd)
+            loaded = [(day, currency, rate) for day, currency, rate in await session.execute(query)]
         self._rates_read_at = now
         if loaded:
             self._reference = replace(self._packaged, fx=self._packaged.fx.merged(loaded))
@@ -161,6 +159,7 @@ class IngestService:
         transaction rolls back and its records are applied one by one instead, so a poison
         record holds up only itself (and only until it is refused) and the others are kept.
         """
+        await self._fresh_rates()
         try:
             parsed = [(raw, parse(raw)) for raw in raws]
             async with self._sessions.begin() as session:
