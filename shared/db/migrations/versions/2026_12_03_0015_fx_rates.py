@@ -1,7 +1,7 @@
 """Exchange rates loaded by the operator, each with the day it is for.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-03
 
 The rates were a hand-entered snapshot in the package; ``drx reference rates load FILE`` now
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
