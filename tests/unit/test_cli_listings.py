@@ -118,9 +118,9 @@ def test_matches_as_json_keeps_ids_whole_and_quantities_exact(monkeypatch: pytes
 
 
 def test_coverage_as_json_has_every_number_and_the_needs_by_status(monkeypatch: pytest.MonkeyPatch):
-    from services.matching.queries import CoverageRow
+    from services.matching.queries import CoverageLine
 
-    row = CoverageRow("c-1", "shelter", "Housing / Shelter", "piece", needed=Decimal(10), proposed=Decimal(4))
+    row = CoverageLine("c-1", "shelter", "Housing / Shelter", "piece", needed=Decimal(10), proposed=Decimal(4))
     row.needs_by_status = {"open": 2}
     monkeypatch.setattr(common, "settings", lambda: None)
     monkeypatch.setattr(queries, "with_session", _rows([row]))
@@ -128,6 +128,9 @@ def test_coverage_as_json_has_every_number_and_the_needs_by_status(monkeypatch: 
     assert printed["crisis_id"] == "c-1"
     assert printed["needed"] == "10"
     assert printed["proposed"] == "4"
+    assert printed["covered"] == "0"
+    assert printed["shortfall"] == "10"
+    assert printed["available"] == "0"
     assert printed["needs"] == {"open": 2}
 
 

@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 
-from services.matching.queries import CoverageRow
+from services.matching.domain.coverage import CoverageLine
 
 
-def row(*, needed: int, proposed: int = 0, confirmed: int = 0, fulfilled: int = 0) -> CoverageRow:
-    numbers = (Decimal(needed), Decimal(0), Decimal(proposed), Decimal(confirmed), Decimal(fulfilled))
-    return CoverageRow("c-1", "shelter", "Housing / Shelter", "piece", *numbers)
+def row(*, needed: int, proposed: int = 0, confirmed: int = 0, fulfilled: int = 0) -> CoverageLine:
+    numbers = (Decimal(needed), Decimal(proposed), Decimal(confirmed), Decimal(fulfilled))
+    return CoverageLine("c-1", "shelter", "Housing / Shelter", "piece", *numbers)
 
 
 def test_covered_is_confirmed_plus_fulfilled_and_ignores_proposals():
