@@ -120,7 +120,7 @@ def test_matches_as_json_keeps_ids_whole_and_quantities_exact(monkeypatch: pytes
 def test_coverage_as_json_has_every_number_and_the_needs_by_status(monkeypatch: pytest.MonkeyPatch):
     from services.matching.queries import CoverageLine
 
-    row = CoverageLine("c-1", "shelter", "Housing / Shelter", "piece", needed=Decimal(10), proposed=Decimal(4))
+    row = CoverageLine("c-1", "shelter", "Shelter", "piece", needed=Decimal(10), proposed=Decimal(4))
     row.needs_by_status = {"open": 2}
     monkeypatch.setattr(common, "settings", lambda: None)
     monkeypatch.setattr(queries, "with_session", _rows([row]))
