@@ -91,7 +91,7 @@ async def test_coverage_adds_up_against_the_database(pipeline):
             assert Decimal(line[name]) == sums[name], (key, name)
         assert Decimal(line["covered"]) == sums["confirmed"] + sums["fulfilled"], key
         assert Decimal(line["available"]) == sum((free[p] for p in pledges), Decimal(0)), key
-        assert line["available_pledges"] == len({p for p in pledges if free[p] > 0}), key
+        assert line["pledges"] == len({p for p in pledges if free[p] > 0}), key
 
     # the standing pledge is available to two rows of the earthquake and counted once in its total
     eq_funds_total = Decimal(printed[EQ, ALL_SECTORS, "funds"]["available"])
