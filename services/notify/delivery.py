@@ -92,6 +92,7 @@ class DeliveryLoop:
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._keyring = keyring_of(settings.sealing_keys())
         self._retries = RetryLog(log, "delivery loop", Delays(first_s=poll_interval, max_s=MAX_PAUSE_S))
 
@@ -99,6 +100,7 @@ class DeliveryLoop:
 
     async def start(self) -> None:
         await self._channels.start()
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="drx-notify-delivery")
 
     def wake(self) -> None:
@@ -107,17 +109,21 @@ class DeliveryLoop:
 
     async def stop(self) -> None:
         """Stop claiming; let in-flight sends finish (each is bounded by its timeout)."""
+        # The flag ends the loop even if the cancellation is lost: Python 3.11's wait_for drops
+        # a cancel that arrives as the awaited future completes (a delivery finishing wakes the
+        # loop), and the loop then polled for ever while this stop waited for it.
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.gather(self._task, return_exceptions=True)  # our own cancel still propagates
             self._task = None
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         await self._channels.stop()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.dispatch()
             except Exception as error:  # noqa: BLE001 - the loop must outlive outages; RetryLog logs it
@@ -128,7 +134,8 @@ class DeliveryLoop:
             self._retries.succeeded()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
 
     async def dispatch(self, now: dt.datetime | None = None) -> int:
         """Claim as many due deliveries as there are free slots and start sending them.
