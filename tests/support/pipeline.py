@@ -21,6 +21,7 @@ from shared.config import Settings
 from shared.db.models import CrisisRow, MatchingNeedRow, MatchingPledgeRow, NeedRow, PledgeRow
 from shared.events.registry import EVENT_TYPES
 from shared.kafka.topics import TopicSpec, topic_name
+from tests.support import builders
 from tests.support.builders import COORDINATOR, HEADERS, encode, envelope
 from tests.support.invariants import ledger_violations
 from tests.support.kafka import Producer, TopicReader, eventually
@@ -106,6 +107,16 @@ class Pipeline(IngestHarness):
     async def wait_matches(self, predicate, what: str, timeout: float = 60) -> list[dict]:
         await self.out.wait_for(lambda _records: predicate(self.matches_of()), timeout, what)
         return self.matches_of()
+
+    async def first_proposal(self) -> dict:
+        """Declare the test crisis, post need n-1 and pledge p-1, and return the one proposal."""
+        organisation, donor = builders.ORGANISATION[0], builders.DONOR[0]
+        await self.declare(builders.crisis())
+        await self.post("org.drx.need.posted", builders.need("n-1"), organisation)
+        await self.wait_row("need", "n-1")
+        await self.post("org.drx.pledge.posted", builders.pledge("p-1"), donor)
+        (proposal,) = await self.wait_matches(lambda ms: len(ms) >= 1, "a proposal")
+        return proposal
 
     async def wait_matching(self, kind: str, entity_id: str, timeout: float = 30) -> None:
         """Wait until matching (not just ingest) holds the need or pledge."""

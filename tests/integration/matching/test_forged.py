@@ -35,11 +35,7 @@ def _forged_decision(match_id: str, decision: str) -> dict:
 
 
 async def test_a_forged_decision_on_canonical_is_refused_and_the_real_one_is_applied(pipeline):
-    await pipeline.declare(b.crisis())
-    await pipeline.post("org.drx.need.posted", b.need("n-1"), ORG)
-    await pipeline.wait_row("need", "n-1")
-    await pipeline.post("org.drx.pledge.posted", b.pledge("p-1"), DONOR)
-    (proposal,) = await pipeline.wait_matches(lambda ms: len(ms) >= 1, "a proposal")
+    proposal = await pipeline.first_proposal()
     match_id = proposal["data"]["match_id"]
     canonical = topic_name(pipeline.settings.kafka.topic_prefix, CANONICAL)
 

@@ -65,11 +65,7 @@ async def test_rejection_releases_capacity_to_another_need_never_back_to_the_sam
 
 
 async def test_confirm_then_fulfil_moves_the_ledger(pipeline):
-    await pipeline.declare(b.crisis())
-    await pipeline.post("org.drx.need.posted", b.need("n-1"), ORG)
-    await pipeline.wait_row("need", "n-1")
-    await pipeline.post("org.drx.pledge.posted", b.pledge("p-1"), DONOR)
-    (proposal,) = await pipeline.wait_matches(lambda ms: len(ms) >= 1, "a proposal")
+    proposal = await pipeline.first_proposal()
     match_id = proposal["data"]["match_id"]
     for decision in ("confirm", "fulfilled"):
         await pipeline.post(

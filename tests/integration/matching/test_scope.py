@@ -27,11 +27,7 @@ async def pipeline(settings):
 
 
 async def test_a_match_is_decided_in_scope_and_refused_outside_it(pipeline):
-    await pipeline.declare(b.crisis())
-    await pipeline.post("org.drx.need.posted", b.need("n-1"), ORG)
-    await pipeline.wait_row("need", "n-1")
-    await pipeline.post("org.drx.pledge.posted", b.pledge("p-1"), DONOR)
-    (proposal,) = await pipeline.wait_matches(lambda ms: len(ms) >= 1, "a proposal")
+    proposal = await pipeline.first_proposal()
     match_id = proposal["data"]["match_id"]
 
     await pipeline.post("org.drx.match.decided", {"match_id": match_id, "decision": "reject"}, NEPAL_COORD)
